@@ -1,0 +1,17 @@
+/**
+ * @file cli.h
+ * @brief careledger subcommands (SPEC §9). Each returns the process exit
+ * code: 0 on success, 1 on failure after one clear line on stderr.
+ */
+#ifndef CARELEDGER_CLI_H
+#define CARELEDGER_CLI_H
+
+/** @brief `careledger policy check|show …`. */
+int cl_cli_policy(int argc, char **argv);
+/** @brief `careledger mock-broker [--partitions N] [--topics a,b] [--brokers N]`. */
+int cl_cli_mock_broker(int argc, char **argv);
+
+/** @brief Print "careledger: <msg>" on stderr; returns 1. */
+int cl_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,67 @@
+/**
+ * @file main.c
+ * @brief careledger: the command-line tool (SPEC §9).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define CARELEDGER_VERSION "0.1.0"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command_t;
+
+static const command_t COMMANDS[] = {
+    {"policy", cl_cli_policy, "check FILE… | show FILE [--json]: validate and print policies"},
+    {"mock-broker", cl_cli_mock_broker,
+     "[--partitions N] [--topics a,b] [--brokers N]: run librdkafka's mock Kafka cluster"},
+};
+
+/** @brief Print "careledger: msg" on stderr. */
+int cl_cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("careledger: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+/** @brief Top-level usage. */
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: careledger COMMAND [ARGS]\n\n"
+                 "careledger keeps exact subsidy, budget and coverage figures for frontline\n"
+                 "medical workers (SPEC §1). Commands:\n\n");
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        fprintf(out, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fprintf(out, "\n'careledger COMMAND --help' describes one command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("careledger %s\n", CARELEDGER_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (strcmp(argv[1], COMMANDS[i].name) == 0)
+            return COMMANDS[i].run(argc - 1, argv + 1);
+    return cl_cli_fail("unknown command \"%s\" (see careledger --help)", argv[1]);
+}

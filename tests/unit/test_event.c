@@ -1,0 +1,371 @@
+/**
+ * @file test_event.c
+ * @brief Event decoding: every row of SPEC §11, every type's valid form,
+ * time and money rules, and the R4 fingerprint.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "careledger/event.h"
+#include "careledger/time.h"
+#include "cltest.h"
+
+static cl_policy_set_t *policies;
+static cl_decoder_t *dec;
+static cl_event_t ev;
+static cl_reject_t rej;
+
+#define ENV "\"schema\":\"careledger/1\",\"occurred_at\":\"2020-02-10T08:00:00+08:00\","
+
+/** One valid event of every type (SPEC §3). */
+static const char *const VALID[] = {
+    "{" ENV "\"event_id\":\"r1\",\"type\":\"region.registered\",\"code\":\"220000\",\"name\":"
+            "\"吉林省\",\"parent\":null,\"level\":\"province\"}",
+    "{" ENV "\"event_id\":\"u1\",\"type\":\"unit.registered\",\"unit_id\":\"U1\",\"name\":"
+            "\"县医院\",\"region\":\"220102\",\"kind\":\"hospital\",\"level\":\"county\"}",
+    "{" ENV "\"event_id\":\"w1\",\"type\":\"worker.registered\",\"worker_id\":\"W1\",\"unit_id\":"
+            "\"U1\",\"role\":\"nurse\",\"staff\":\"contract\",\"spouse_worker_id\":\"W2\","
+            "\"children\":1,\"elders\":2}",
+    "{" ENV "\"event_id\":\"s1\",\"type\":\"shift.completed\",\"worker_id\":\"W1\",\"unit_id\":"
+            "\"U1\",\"start\":\"2020-02-10T08:00:00+08:00\",\"end\":\"2020-02-10T16:00:00+08:00\","
+            "\"exposure\":\"direct\",\"post\":\"发热门诊\"}",
+    "{" ENV "\"event_id\":\"c1\",\"type\":\"shift.cancelled\",\"cancels\":\"s1\",\"reason\":"
+            "\"entered twice\"}",
+    "{" ENV
+    "\"event_id\":\"d1\",\"type\":\"deployment.started\",\"deployment_id\":\"D1\",\"worker_id\":"
+    "\"W1\",\"team\":\"吉林援鄂医疗队\",\"destination\":\"武汉\",\"date\":\"2020-02-16\"}",
+    "{" ENV "\"event_id\":\"d2\",\"type\":\"deployment.ended\",\"deployment_id\":\"D1\",\"date\":"
+            "\"2020-02-29\"}",
+    "{" ENV "\"event_id\":\"b1\",\"type\":\"benefit.delivered\",\"measure\":\"JL-05\",\"worker_"
+            "id\":\"W1\",\"date\":\"2020-02-20\",\"amount_fen\":500000,\"reference\":\"慰问金\"}",
+    "{" ENV "\"event_id\":\"p1\",\"type\":\"subsidy.paid\",\"worker_id\":\"W1\",\"unit_id\":\"U1\","
+            "\"line\":\"temp_subsidy\",\"period\":\"2020-02\",\"amount_fen\":1240000,\"date\":"
+            "\"2020-03-10\",\"funding\":\"provincial\"}",
+    "{" ENV "\"event_id\":\"i1\",\"type\":\"injury.reported\",\"case_id\":\"K1\",\"worker_id\":"
+            "\"W1\",\"date\":\"2020-02-21\"}",
+    "{" ENV "\"event_id\":\"i2\",\"type\":\"injury.recognized\",\"case_id\":\"K1\",\"date\":\"2020-"
+            "02-21\"}",
+    "{" ENV "\"event_id\":\"i3\",\"type\":\"injury.paid\",\"case_id\":\"K1\",\"date\":\"2020-02-"
+            "23\",\"amount_fen\":100000}",
+    "{" ENV "\"event_id\":\"m1\",\"type\":\"measure.status\",\"region\":\"120106\",\"measure\":"
+            "\"HQ-21\",\"status\":\"in_progress\",\"date\":\"2020-02-21\",\"note\":\"巡逻\"}",
+    "{" ENV "\"event_id\":\"g1\",\"type\":\"budget.allocated\",\"budget_id\":\"B1\",\"scope\":"
+            "\"U1\",\"line\":\"temp_subsidy\",\"amount_fen\":100000000,\"from\":\"2020-01-24\","
+            "\"to\":\"2020-12-31\",\"funding\":\"district\"}",
+};
+
+/** @brief Load the repository's policies once. */
+static int setup(void)
+{
+    char err[4096];
+    const char *pat[] = {cl_test_src("config/policies")};
+    policies = cl_policy_set_load(pat, 1, err, sizeof err);
+    if (!policies) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    dec = cl_decoder_create(policies);
+    return dec ? 0 : -1;
+}
+
+/** @brief Decode a NUL-terminated message. */
+static int decode(const char *json)
+{
+    return cl_event_decode(dec, json, strlen(json), &ev, &rej);
+}
+
+/** @brief Assert a message is rejected with exactly @p code. */
+static void expect(const char *json, const char *code)
+{
+    int rc = decode(json);
+    CU_ASSERT_EQUAL(rc, -1);
+    if (rc != -1 || strcmp(rej.code, code) != 0)
+        fprintf(stderr, "\n  expected %s, got %s (%s) for %.200s\n", code,
+                rc ? rej.code : "accepted", rej.detail, json);
+    CU_ASSERT_STRING_EQUAL(rej.code, code);
+}
+
+/** @brief Assert acceptance. */
+static void accept(const char *json)
+{
+    int rc = decode(json);
+    if (rc != 0)
+        fprintf(stderr, "\n  rejected %s (%s): %.200s\n", rej.code, rej.detail, json);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+}
+
+/** @brief Replace the first occurrence of @p from in VALID[i] with @p to. */
+static char *variant(int i, const char *from, const char *to)
+{
+    static char buf[CL_EVENT_MAX_BYTES * 2];
+    const char *base = VALID[i];
+    const char *p = strstr(base, from);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    snprintf(buf, sizeof buf, "%.*s%s%s", (int)(p - base), base, to, p + strlen(from));
+    return buf;
+}
+
+static void test_valid_every_type(void)
+{
+    for (size_t i = 0; i < sizeof VALID / sizeof VALID[0]; i++) {
+        accept(VALID[i]);
+        CU_ASSERT_EQUAL(ev.type, (cl_event_type_t)i);
+    }
+    accept(VALID[2]);
+    CU_ASSERT_STRING_EQUAL(ev.family_id, "W1"); /* family_id defaults to worker_id */
+    CU_ASSERT_EQUAL(ev.children, 1);
+    CU_ASSERT_EQUAL(ev.elders, 2);
+    accept(VALID[5]);
+    CU_ASSERT_STRING_EQUAL(ev.exposure, "direct"); /* deployment exposure default */
+    accept(VALID[0]);
+    CU_ASSERT_PTR_NULL(ev.parent);
+    accept(VALID[7]);
+    CU_ASSERT_STRING_EQUAL(ev.track->id, "JL-05");
+    CU_ASSERT_EQUAL(ev.amount_fen, 500000);
+    accept(VALID[8]);
+    char m[CL_MONTH_LEN];
+    CU_ASSERT_STRING_EQUAL(cl_month_format(ev.period, m), "2020-02");
+    /* Unknown fields are ignored. */
+    accept(variant(9, "\"date\"", "\"extra\":{\"deep\":[1,2,{\"x\":null}]},\"date\""));
+    /* A minor schema version is the same major. */
+    accept(variant(9, "careledger/1", "careledger/1.3"));
+}
+
+static void test_envelope_rejections(void)
+{
+    char big[CL_EVENT_MAX_BYTES + 64];
+    int n = snprintf(big, sizeof big,
+                     "{" ENV "\"event_id\":\"x\",\"type\":\"injury.recognized\",\"case_id\":\"K\","
+                             "\"date\":\"2020-02-01\",\"pad\":\"");
+    memset(big + n, 'a', sizeof big - (size_t)n);
+    memcpy(big + CL_EVENT_MAX_BYTES - 1, "\"}", 3); /* 64 KiB + 1 byte */
+    expect(big, "too_large");
+    /* Exactly 64 KiB is accepted. */
+    memcpy(big + CL_EVENT_MAX_BYTES - 2, "\"}", 3);
+    accept(big);
+
+    expect("not json", "invalid_json");
+    expect("{\"schema\":\"careledger/1\",\"event_id\":\"x\"", "invalid_json"); /* truncated */
+    expect("[1,2,3]", "invalid_json");                                         /* not an object */
+    expect("\"string\"", "invalid_json");
+    expect("", "invalid_json");
+    expect(variant(9, "\"case_id\":\"K1\"", "\"case_id\":\"K1\",\"case_id\":\"K2\""),
+           "invalid_json"); /* a key given twice */
+    expect(variant(9, "\"case_id\":\"K1\"", "\"case_id\":\"K1\",\"case\\u005fid\":\"K2\""),
+           "invalid_json"); /* the same key, escaped */
+    expect(variant(9, "\"date\"", "\"x\":{\"a\":1,\"a\":2},\"date\""), "invalid_json");
+    expect(variant(9, "K1", "K\xff"), "invalid_utf8");
+    expect(variant(9, "K1", "\\ud800"), "invalid_utf8");
+    expect(variant(9, "careledger/1", "careledger/2"), "unsupported_schema");
+    expect(variant(9, "\"careledger/1\"", "\"other/1\""), "unsupported_schema");
+    expect(variant(9, "injury.reported", "injury.forgotten"), "unknown_type");
+    expect(variant(9, "\"schema\":\"careledger/1\",", ""), "missing_field:schema");
+    expect(variant(9, "\"type\":\"injury.reported\",", ""), "missing_field:type");
+    expect(variant(9, "\"event_id\":\"i1\",", ""), "missing_field:event_id");
+    expect(variant(9, "\"event_id\":\"i1\"", "\"event_id\":7"), "bad_type:event_id");
+    expect(variant(9, "\"event_id\":\"i1\"", "\"event_id\":\"has space\""), "bad_value:event_id");
+    expect(variant(9, "\"event_id\":\"i1\"", "\"event_id\":\"i\\u00001\""), "bad_value:event_id");
+    expect(variant(9, "+08:00\",", "\","), "bad_time:occurred_at"); /* no offset */
+    expect(variant(9, "\"occurred_at\":\"2020-02-10T08:00:00+08:00\",", ""),
+           "missing_field:occurred_at");
+}
+
+static void test_field_rejections(void)
+{
+    /* missing_field / bad_type / bad_value for each kind of field. */
+    expect(variant(3, "\"worker_id\":\"W1\",", ""), "missing_field:worker_id");
+    expect(variant(3, "\"worker_id\":\"W1\"", "\"worker_id\":null"), "bad_type:worker_id");
+    expect(variant(3, "\"worker_id\":\"W1\"", "\"worker_id\":[\"W1\"]"), "bad_type:worker_id");
+    expect(variant(3, "\"exposure\":\"direct\"", "\"exposure\":\"sometimes\""),
+           "bad_value:exposure");
+    expect(variant(3, "发热门诊", "发热\\u0000门诊"), "bad_value:post");
+    expect(variant(1, "\"region\":\"220102\"", "\"region\":\"22010\""), "bad_value:region");
+    expect(variant(1, "\"kind\":\"hospital\"", "\"kind\":\"spa\""), "bad_value:kind");
+    expect(variant(2, "\"role\":\"nurse\"", "\"role\":\"pilot\""), "bad_value:role");
+    expect(variant(2, "\"children\":1", "\"children\":-1"), "bad_value:children");
+    expect(variant(2, "\"children\":1", "\"children\":\"1\""), "bad_type:children");
+    expect(variant(2, "\"children\":1,", ""), "missing_field:children");
+    expect(variant(0, "\"parent\":null,", ""), "missing_field:parent");
+    expect(variant(0, "\"name\":\"吉林省\"", "\"name\":\"\""), "bad_value:name");
+    expect(variant(8, "\"line\":\"temp_subsidy\"", "\"line\":\"bonus\""), "bad_value:line");
+    expect(variant(8, "\"funding\":\"provincial\"", "\"funding\":\"donor\""), "bad_value:funding");
+    expect(variant(12, "\"status\":\"in_progress\"", "\"status\":\"maybe\""), "bad_value:status");
+    expect(variant(13, "\"line\":\"temp_subsidy\"", "\"line\":\"Temp Subsidy\""), "bad_value:line");
+    /* Times. */
+    expect(variant(3, "\"end\":\"2020-02-10T16:00:00+08:00\"",
+                   "\"end\":\"2020-02-10T08:00:00+08:00\""),
+           "bad_time:end"); /* end == start */
+    expect(variant(3, "\"end\":\"2020-02-10T16:00:00+08:00\"",
+                   "\"end\":\"2020-02-11T08:00:01+08:00\""),
+           "bad_time:end"); /* longer than 24 h */
+    accept(variant(3, "\"end\":\"2020-02-10T16:00:00+08:00\"",
+                   "\"end\":\"2020-02-11T08:00:00+08:00\""));
+    expect(variant(3, "\"start\":\"2020-02-10T08:00:00+08:00\"",
+                   "\"start\":\"2020-02-30T08:00:00+08:00\""),
+           "bad_time:start");
+    expect(variant(5, "2020-02-16", "2020/02/16"), "bad_time:date");
+    expect(variant(8, "\"period\":\"2020-02\"", "\"period\":\"2020-13\""), "bad_time:period");
+    expect(variant(13, "\"to\":\"2020-12-31\"", "\"to\":\"2020-01-01\""), "bad_time:to");
+    /* Measures. */
+    expect(variant(7, "JL-05", "JL-99"), "unknown_measure");
+    expect(variant(7, "JL-05", "ZZ-01"), "unknown_measure");
+    expect(variant(12, "HQ-21", "HQ-18"), "unknown_measure"); /* bare id of a multi-track measure */
+    expect(variant(7, "\"worker_id\":\"W1\"", "\"family_id\":\"F1\""), "missing_field:worker_id");
+    expect(variant(7, "\"worker_id\":\"W1\"", "\"worker_id\":\"W1\",\"unit_id\":\"U1\""),
+           "bad_value:unit_id");
+    expect(variant(7, "JL-05", "JL-01"), "bad_value:measure");  /* entitlement: via subsidy.paid */
+    expect(variant(12, "HQ-21", "HQ-20"), "bad_value:measure"); /* not a status track */
+    /* HQ-18b is the family-scoped supplies track. */
+    accept("{" ENV "\"event_id\":\"b2\",\"type\":\"benefit.delivered\",\"measure\":\"HQ-18b\","
+                   "\"family_id\":\"F1\",\"date\":\"2020-02-20\"}");
+    CU_ASSERT_STRING_EQUAL(ev.track->id, "HQ-18b");
+}
+
+static void test_money(void)
+{
+    accept(variant(11, "100000", "0"));
+    CU_ASSERT_EQUAL(ev.amount_fen, 0);
+    accept(variant(11, "100000", "1000000000000"));
+    CU_ASSERT_EQUAL(ev.amount_fen, 1000000000000LL);
+    expect(variant(11, "100000", "1000000000001"), "bad_amount:amount_fen");
+    expect(variant(11, "100000", "-1"), "bad_amount:amount_fen");
+    expect(variant(11, "100000", "1.5"), "bad_amount:amount_fen");
+    expect(variant(11, "100000", "\"300\""), "bad_type:amount_fen");
+    expect(variant(11, "100000", "99999999999999999999999"), "bad_amount:amount_fen");
+    expect(variant(11, "100000", "1e400"), "bad_amount:amount_fen");
+    /* Integral values in other JSON forms are exact. */
+    accept(variant(11, "100000", "1e5"));
+    CU_ASSERT_EQUAL(ev.amount_fen, 100000);
+    accept(variant(11, "100000", "300.00"));
+    CU_ASSERT_EQUAL(ev.amount_fen, 300);
+    /* Beyond 2^53, where a double would round: still rejected exactly by range. */
+    expect(variant(11, "100000", "9007199254740993"), "bad_amount:amount_fen");
+    expect(variant(7, "\"amount_fen\":500000", "\"amount_fen\":500000,\"sum_insured_fen\":-5"),
+           "bad_amount:sum_insured_fen");
+}
+
+static void test_time_rules(void)
+{
+    char err[256];
+    cl_tz_t *sh = cl_tz_create("Asia/Shanghai", err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sh);
+    char d[CL_DATE_LEN];
+    /* A shift starting 23:30 local is dated that day. */
+    accept(
+        variant(3, "\"start\":\"2020-02-10T08:00:00+08:00\",\"end\":\"2020-02-10T16:00:00+08:00\"",
+                "\"start\":\"2020-02-10T23:30:00+08:00\",\"end\":\"2020-02-11T07:30:00+08:00\""));
+    int64_t local_start = ev.start;
+    CU_ASSERT_STRING_EQUAL(cl_date_format(cl_tz_local_date(sh, ev.start), d), "2020-02-10");
+    uint8_t fp_local[32];
+    memcpy(fp_local, ev.fingerprint, 32);
+    /* The same instant in UTC dates the same and fingerprints the same. */
+    accept(variant(3,
+                   "\"start\":\"2020-02-10T08:00:00+08:00\",\"end\":\"2020-02-10T16:00:00+08:00\"",
+                   "\"start\":\"2020-02-10T15:30:00Z\",\"end\":\"2020-02-10T23:30:00Z\""));
+    CU_ASSERT_EQUAL(ev.start, local_start);
+    CU_ASSERT_STRING_EQUAL(cl_date_format(cl_tz_local_date(sh, ev.start), d), "2020-02-10");
+    CU_ASSERT_EQUAL(memcmp(fp_local, ev.fingerprint, 32), 0);
+    /* 2020-02-29 exists; 2021-02-29 does not. */
+    accept(variant(10, "2020-02-21", "2020-02-29"));
+    expect(variant(10, "2020-02-21", "2021-02-29"), "bad_time:date");
+    cl_tz_destroy(sh);
+}
+
+static void test_fingerprint(void)
+{
+    uint8_t a[32];
+    accept(VALID[2]);
+    memcpy(a, ev.fingerprint, 32);
+    /* Defaults applied: family_id given as the worker's own id is the same content. */
+    accept(variant(2, "\"spouse_worker_id\"", "\"family_id\":\"W1\",\"spouse_worker_id\""));
+    CU_ASSERT_EQUAL(memcmp(a, ev.fingerprint, 32), 0);
+    /* Key order, white space and unknown fields do not matter. */
+    accept("{ \"elders\":2, \"children\":1, \"spouse_worker_id\":\"W2\", \"staff\":\"contract\", "
+           "\"role\":\"nurse\", \"unit_id\":\"U1\", \"worker_id\":\"W1\", "
+           "\"type\":\"worker.registered\", "
+           "\"event_id\":\"w1\", \"occurred_at\":\"2020-02-10T00:00:00Z\", "
+           "\"schema\":\"careledger/1\", \"x\":1 }");
+    CU_ASSERT_EQUAL(memcmp(a, ev.fingerprint, 32), 0);
+    /* Any content change changes it. */
+    accept(variant(2, "\"children\":1", "\"children\":2"));
+    CU_ASSERT_NOT_EQUAL(memcmp(a, ev.fingerprint, 32), 0);
+    accept(variant(2, "2020-02-10T08:00:00+08:00", "2020-02-10T08:00:01+08:00"));
+    CU_ASSERT_NOT_EQUAL(memcmp(a, ev.fingerprint, 32), 0);
+    /* A deployment's exposure default. */
+    accept(VALID[5]);
+    memcpy(a, ev.fingerprint, 32);
+    accept(variant(5, "\"date\"", "\"exposure\":\"direct\",\"date\""));
+    CU_ASSERT_EQUAL(memcmp(a, ev.fingerprint, 32), 0);
+    accept(variant(5, "\"date\"", "\"exposure\":\"other\",\"date\""));
+    CU_ASSERT_NOT_EQUAL(memcmp(a, ev.fingerprint, 32), 0);
+    /* An optional amount given as 0 differs from one not given. */
+    accept(VALID[7]);
+    memcpy(a, ev.fingerprint, 32);
+    accept(variant(7, "\"amount_fen\":500000,", ""));
+    CU_ASSERT_NOT_EQUAL(memcmp(a, ev.fingerprint, 32), 0);
+    char hex[65];
+    CU_ASSERT_EQUAL(strlen(cl_event_fingerprint_hex(&ev, hex)), 64);
+}
+
+static void test_hostile(void)
+{
+    /* Nested deeper than the scanner allows. */
+    char deep[4096];
+    int n = snprintf(deep, sizeof deep,
+                     "{" ENV "\"event_id\":\"x\",\"type\":\"injury.recognized\",\"case_id\":\"K\","
+                             "\"date\":\"2020-02-01\",\"n\":");
+    for (int i = 0; i < 200; i++)
+        deep[n++] = '[';
+    for (int i = 0; i < 200; i++)
+        deep[n++] = ']';
+    snprintf(deep + n, sizeof deep - (size_t)n, "}");
+    expect(deep, "invalid_json");
+    /* SQL text is inert data. */
+    accept(variant(0, "吉林省", "'); DROP TABLE events; --"));
+    CU_ASSERT_STRING_EQUAL(ev.name, "'); DROP TABLE events; --");
+    /* Invalid UTF-8 inside a key. */
+    expect(variant(9, "\"date\"", "\"k\xc3\x28\":1,\"date\""), "invalid_utf8");
+    /* An array of 10,000 elements inside 64 KiB is fine as an unknown field. */
+    static char arr[CL_EVENT_MAX_BYTES];
+    n = snprintf(arr, sizeof arr,
+                 "{" ENV "\"event_id\":\"x\",\"type\":\"injury.recognized\",\"case_id\":\"K\","
+                         "\"date\":\"2020-02-01\",\"a\":[");
+    for (int i = 0; i < 10000; i++)
+        n += snprintf(arr + n, sizeof arr - (size_t)n, "%s1", i ? "," : "");
+    snprintf(arr + n, sizeof arr - (size_t)n, "]}");
+    accept(arr);
+}
+
+static void test_reuse_and_ids(void)
+{
+    /* One event struct decodes many messages without leaking strings across. */
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < sizeof VALID / sizeof VALID[0]; i++)
+            accept(VALID[i]);
+    CU_ASSERT_TRUE(cl_event_id_valid("abc.DEF_123:-"));
+    CU_ASSERT_FALSE(cl_event_id_valid(""));
+    CU_ASSERT_FALSE(cl_event_id_valid("a/b"));
+    char id[70];
+    memset(id, 'a', 65);
+    id[65] = '\0';
+    CU_ASSERT_FALSE(cl_event_id_valid(id));
+    id[64] = '\0';
+    CU_ASSERT_TRUE(cl_event_id_valid(id));
+}
+
+int cl_test_register(void)
+{
+    static const cl_test_t tests[] = {{"valid form of every type", test_valid_every_type},
+                                      {"envelope rejections (SPEC 11)", test_envelope_rejections},
+                                      {"field rejections (SPEC 11)", test_field_rejections},
+                                      {"money: 0, 10^12, -1, 1.5, strings", test_money},
+                                      {"time: local dates, UTC, leap days", test_time_rules},
+                                      {"fingerprint: canonical form (R4)", test_fingerprint},
+                                      {"hostile input", test_hostile},
+                                      {"arena reuse and id pattern", test_reuse_and_ids},
+                                      {NULL, NULL}};
+    if (setup() != 0)
+        return -1;
+    return cl_test_add_suite("event", tests);
+}
