@@ -111,10 +111,11 @@ static int perr(load_ctx_t *c, const char *path, const char *fmt, ...)
     return -1;
 }
 
-/** @brief Join "a" + ".b" into a path buffer. */
+/** @brief Join "a" + ".b" into a path buffer (a long path is cut; it is only for messages). */
 static const char *subpath(char *buf, size_t size, const char *path, const char *key)
 {
-    snprintf(buf, size, "%s.%s", path, key);
+    if (snprintf(buf, size, "%s.%s", path, key) >= (int)size && size > 4)
+        memcpy(buf + size - 4, "...", 4);
     return buf;
 }
 
