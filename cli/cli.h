@@ -11,6 +11,17 @@ int cl_cli_policy(int argc, char **argv);
 /** @brief `careledger mock-broker [--partitions N] [--topics a,b] [--brokers N]`. */
 int cl_cli_mock_broker(int argc, char **argv);
 
+/** @brief `careledger migrate`. */
+int cl_cli_migrate(int argc, char **argv);
+/** @brief `careledger ingest-file FILE…`. */
+int cl_cli_ingest_file(int argc, char **argv);
+/** @brief `careledger produce FILE --topic T`. */
+int cl_cli_produce(int argc, char **argv);
+/** @brief `careledger status [--json]`. */
+int cl_cli_status(int argc, char **argv);
+/** @brief `careledger dead-letters [--reason R] [--limit N]`. */
+int cl_cli_dead_letters(int argc, char **argv);
+
 /** @brief Print "careledger: <msg>" on stderr; returns 1. */
 int cl_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

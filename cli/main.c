@@ -18,6 +18,13 @@ typedef struct command {
 
 static const command_t COMMANDS[] = {
     {"policy", cl_cli_policy, "check FILE… | show FILE [--json]: validate and print policies"},
+    {"migrate", cl_cli_migrate, "[--config FILE]: create or upgrade the database schema and roles"},
+    {"ingest-file", cl_cli_ingest_file, "FILE… [--config FILE]: load JSONL events like the daemon"},
+    {"produce", cl_cli_produce, "FILE --topic T [--config FILE]: send JSONL events to Kafka"},
+    {"status", cl_cli_status,
+     "[--json] [--config FILE]: accepted, duplicates, dead letters, offsets"},
+    {"dead-letters", cl_cli_dead_letters,
+     "[--reason R] [--limit N] [--config FILE]: list rejected messages"},
     {"mock-broker", cl_cli_mock_broker,
      "[--partitions N] [--topics a,b] [--brokers N]: run librdkafka's mock Kafka cluster"},
 };

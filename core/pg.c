@@ -20,7 +20,8 @@ static void copy_msg(char *err, size_t errsize, const char *prefix, const char *
 PGconn *cl_pg_connect(const char *conninfo, const char *application_name, char *err, size_t errsize)
 {
     const char *keys[] = {"dbname", "application_name", "options", NULL};
-    const char *vals[] = {conninfo ? conninfo : "", application_name, "-c TimeZone=UTC", NULL};
+    const char *vals[] = {conninfo ? conninfo : "", application_name,
+                          "-c TimeZone=UTC -c client_min_messages=warning", NULL};
     /* expand_dbname=1: dbname may itself be a conninfo string or URI. */
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (!conn) {

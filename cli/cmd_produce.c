@@ -1,0 +1,146 @@
+/**
+ * @file cmd_produce.c
+ * @brief `careledger produce FILE --topic T`: JSONL lines to Kafka, keyed by
+ * unit_id when the line has one (a unit's events then keep their order).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "careledger/json.h"
+#include "careledger/kafka.h"
+#include "common.h"
+
+static long delivered, failed;
+
+/** @brief Count delivery reports. */
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    if (m->err)
+        failed++;
+    else
+        delivered++;
+}
+
+/** @brief The unit_id of a JSON line, copied into @p key; 0 when found. */
+static int line_key(cl_json_scanner_t *sc, const char *line, size_t len, char *key, size_t cap)
+{
+    char why[8];
+    if (cl_json_scan(sc, line, len, why, sizeof why) != CL_JSON_OK)
+        return -1;
+    const cl_json_member_t *m = cl_json_get(sc, "unit_id");
+    if (!m || m->type != 's' || m->has_nul)
+        return -1;
+    return cl_json_unescape(line + m->off, m->len, key, cap) > 0 ? 0 : -1;
+}
+
+/** @brief careledger produce FILE --topic T */
+int cl_cli_produce(int argc, char **argv)
+{
+    cl_cli_opts_t o;
+    cl_config_t cfg;
+    char err[1024];
+    const char *file = NULL, *topic = NULL;
+    if (cl_cli_parse_common(argc, argv, &o))
+        return 1;
+    for (int i = 0; i < o.nrest; i++) {
+        if (strcmp(o.rest[i], "--topic") == 0 && i + 1 < o.nrest)
+            topic = o.rest[++i];
+        else if (o.rest[i][0] != '-' && !file)
+            file = o.rest[i];
+        else {
+            cl_cli_opts_free(&o);
+            return cl_cli_fail("produce: unexpected argument %s", o.rest[i]);
+        }
+    }
+    if (o.help || !file || !topic) {
+        fprintf(o.help ? stdout : stderr,
+                "usage: careledger produce FILE --topic T [--config FILE]\n\n"
+                "Sends each line of a JSONL file as one message to topic T of the configured\n"
+                "brokers (kafka.bootstrap.servers), keyed by its unit_id when it has one.\n"
+                "Lines are sent as they are, bad ones included: the daemon judges them.\n"
+                "FILE - reads standard input.\n");
+        cl_cli_opts_free(&o);
+        return o.help ? 0 : 1;
+    }
+    if (cl_cli_load_config(&o, &cfg)) {
+        cl_cli_opts_free(&o);
+        return 1;
+    }
+    int rc = 1;
+    FILE *f = NULL;
+    rd_kafka_t *rk = NULL;
+    cl_json_scanner_t *sc = cl_json_scanner_create();
+    rd_kafka_conf_t *conf = cl_kafka_conf(&cfg, CL_KAFKA_PRODUCER, err, sizeof err);
+    if (!conf || !sc) {
+        cl_cli_fail("produce: %s", conf ? "out of memory" : err);
+        goto done;
+    }
+    if (cl_kafka_set(conf, "compression.codec", "lz4", err, sizeof err) ||
+        cl_kafka_set(conf, "linger.ms", "20", err, sizeof err) ||
+        cl_kafka_set(conf, "enable.idempotence", "true", err, sizeof err)) {
+        rd_kafka_conf_destroy(conf);
+        cl_cli_fail("produce: %s", err);
+        goto done;
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf); /* not taken over on failure */
+        cl_cli_fail("produce: %s", err);
+        goto done;
+    }
+    f = strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
+    if (!f) {
+        cl_cli_fail("produce: %s: %s", file, strerror(errno));
+        goto done;
+    }
+    char *line = NULL, key[128];
+    size_t cap = 0;
+    ssize_t n;
+    long sent = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        size_t len = (size_t)n;
+        if (len && line[len - 1] == '\n')
+            len--;
+        int keyed = line_key(sc, line, len, key, sizeof key) == 0;
+        for (;;) {
+            rd_kafka_resp_err_t e =
+                rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(line, len),
+                                  RD_KAFKA_V_KEY(keyed ? key : NULL, keyed ? strlen(key) : 0),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+            if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                rd_kafka_poll(rk, 100); /* wait for room */
+                continue;
+            }
+            if (e) {
+                failed++;
+                fprintf(stderr, "careledger: produce: %s\n", rd_kafka_err2str(e));
+            }
+            break;
+        }
+        sent++;
+        rd_kafka_poll(rk, 0);
+    }
+    free(line);
+    if (rd_kafka_flush(rk, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        cl_cli_fail("produce: %d messages still queued after 60 s", rd_kafka_outq_len(rk));
+    else if (failed)
+        cl_cli_fail("produce: %ld of %ld messages failed", failed, sent);
+    else {
+        printf("%s: %ld messages to %s\n", file, delivered, topic);
+        rc = 0;
+    }
+done:
+    if (f && f != stdin)
+        fclose(f);
+    if (rk)
+        rd_kafka_destroy(rk);
+    cl_json_scanner_destroy(sc);
+    cl_config_clear(&cfg);
+    cl_cli_opts_free(&o);
+    return rc;
+}

@@ -1,0 +1,109 @@
+/**
+ * @file migrate.c
+ * @brief Apply embedded migrations once each.
+ */
+#include "careledger/migrate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "careledger/pg.h"
+
+static const char SQL_BOOTSTRAP[] = "CREATE SCHEMA IF NOT EXISTS careledger; "
+                                    "CREATE TABLE IF NOT EXISTS careledger.schema_migrations ("
+                                    " version integer PRIMARY KEY, name text NOT NULL,"
+                                    " applied_at timestamptz NOT NULL DEFAULT now())";
+/* One lock id for every careledger migrate run: "CARELEDG". */
+static const char SQL_LOCK[] = "SELECT pg_advisory_lock(4850221174093735495)";
+static const char SQL_UNLOCK[] = "SELECT pg_advisory_unlock(4850221174093735495)";
+static const char SQL_APPLIED[] = "SELECT 1 FROM careledger.schema_migrations WHERE version = $1";
+static const char SQL_RECORD[] =
+    "INSERT INTO careledger.schema_migrations (version, name) VALUES ($1, $2)";
+static const char SQL_CAN_CREATE_ROLES[] =
+    "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user";
+static const char SQL_CURRENT[] =
+    "SELECT coalesce(max(version), 0) FROM careledger.schema_migrations";
+
+/** @brief Highest applied version. */
+int cl_migrate_current(PGconn *conn)
+{
+    PGresult *r = PQexec(conn, SQL_CURRENT);
+    int v = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return v;
+}
+
+/** @brief Apply one migration in its own transaction. */
+static int apply_one(PGconn *conn, const cl_migration_t *m, char *err, size_t errsize)
+{
+    char ver[16];
+    snprintf(ver, sizeof ver, "%d", m->version);
+    const char *params[2] = {ver, m->name};
+    if (cl_pg_exec(conn, "BEGIN", err, errsize))
+        return -1;
+    if (cl_pg_exec(conn, m->sql, err, errsize))
+        goto rollback;
+    PGresult *r = PQexecParams(conn, SQL_RECORD, 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        goto rollback;
+    }
+    PQclear(r);
+    return cl_pg_exec(conn, "COMMIT", err, errsize);
+rollback:;
+    char ignore[64];
+    cl_pg_exec(conn, "ROLLBACK", ignore, sizeof ignore);
+    return -1;
+}
+
+/** @brief Apply what is missing, then roles. */
+int cl_migrate_run(PGconn *conn, int *roles_done, FILE *log, char *err, size_t errsize)
+{
+    int applied = 0;
+    *roles_done = 0;
+    if (cl_pg_exec(conn, SQL_LOCK, err, errsize))
+        return -1;
+    if (cl_pg_exec(conn, SQL_BOOTSTRAP, err, errsize))
+        goto fail;
+    for (size_t i = 0; i < cl_migrations_count; i++) {
+        const cl_migration_t *m = &cl_migrations[i];
+        char ver[16];
+        snprintf(ver, sizeof ver, "%d", m->version);
+        const char *params[1] = {ver};
+        PGresult *r = PQexecParams(conn, SQL_APPLIED, 1, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+            PQclear(r);
+            goto fail;
+        }
+        int done = PQntuples(r) > 0;
+        PQclear(r);
+        if (done)
+            continue;
+        if (apply_one(conn, m, err, errsize)) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "migration %s: %s", m->name, err);
+            snprintf(err, errsize, "%s", msg);
+            goto fail;
+        }
+        if (log)
+            fprintf(log, "applied %s\n", m->name);
+        applied++;
+    }
+    PGresult *r = PQexec(conn, SQL_CAN_CREATE_ROLES);
+    int can =
+        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (can) {
+        if (cl_pg_exec(conn, cl_migrate_roles_sql, err, errsize))
+            goto fail;
+        *roles_done = 1;
+    }
+    cl_pg_exec(conn, SQL_UNLOCK, err, errsize);
+    return applied;
+fail:;
+    char ignore[64];
+    cl_pg_exec(conn, SQL_UNLOCK, ignore, sizeof ignore);
+    return -1;
+}

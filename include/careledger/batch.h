@@ -1,0 +1,80 @@
+/**
+ * @file batch.h
+ * @brief A batch of consumed messages, decoded as they are added, with the
+ * offset range of each partition it covers.
+ *
+ * Message slots, their payload buffers and decoded events are reused from
+ * one batch to the next: no allocation per message once the batch has
+ * reached its working size.
+ */
+#ifndef CARELEDGER_BATCH_H
+#define CARELEDGER_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "careledger/event.h"
+
+#define CL_BATCH_MAX_PARTS 512
+
+/** The outcome of one message, known after decoding (ok/rejected) and after commit. */
+typedef enum cl_msg_state {
+    CL_MSG_ACCEPTED = 0,
+    CL_MSG_DUPLICATE,
+    CL_MSG_DEAD, /* rejected by the decoder, or a conflicting duplicate */
+} cl_msg_state_t;
+
+typedef struct cl_batch_msg {
+    int part; /* index into the batch's parts */
+    int64_t offset;
+    char *key; /* owned, reused; NULL-free when key_len is 0 */
+    size_t key_len, key_cap;
+    char *payload; /* owned, reused */
+    size_t len, cap;
+    int decoded; /* 1: ev is valid; 0: rej says why */
+    cl_msg_state_t state;
+    cl_event_t ev;
+    cl_reject_t rej;
+} cl_batch_msg_t;
+
+/** One (topic, partition) of the batch and the offsets it advances. */
+typedef struct cl_batch_part {
+    char topic[256];
+    int32_t partition;
+    int64_t start; /* stored next_offset when the batch began; -1: no row stored yet */
+    int64_t end;   /* next offset after the batch's last message */
+    int64_t accepted, duplicates, dead;
+    int64_t watermark; /* latest occurred_at accepted (UTC µs), INT64_MIN when none */
+} cl_batch_part_t;
+
+typedef struct cl_batch {
+    cl_batch_msg_t *msgs;
+    size_t n, cap;
+    cl_batch_part_t parts[CL_BATCH_MAX_PARTS];
+    size_t nparts;
+    size_t bytes; /* payload bytes held */
+} cl_batch_t;
+
+/** @brief Initialise an empty batch (storage grows on demand). */
+void cl_batch_init(cl_batch_t *b);
+/** @brief Forget the messages but keep every buffer for reuse. */
+void cl_batch_clear(cl_batch_t *b);
+/** @brief Free every buffer. */
+void cl_batch_free(cl_batch_t *b);
+
+/**
+ * @brief Add a message (copied) and decode it with @p dec. @p start is the
+ * partition's stored next_offset, used when the batch first meets it.
+ * @return 0, or -1 on out of memory or too many partitions.
+ */
+int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t partition,
+                 int64_t start, int64_t offset, const void *key, size_t key_len,
+                 const void *payload, size_t len);
+
+/** @brief The part of (topic, partition), or NULL. */
+cl_batch_part_t *cl_batch_part(cl_batch_t *b, const char *topic, int32_t partition);
+
+/** @brief Drop every message of one partition (its assignment was revoked). */
+void cl_batch_drop_partition(cl_batch_t *b, const char *topic, int32_t partition);
+
+#endif

@@ -1,0 +1,71 @@
+/**
+ * @file writer.h
+ * @brief The batch writer: one PostgreSQL transaction per batch holding the
+ * raw events, the dead letters and the consumed offsets (SPEC §6).
+ *
+ * A batch first locks the offset rows of its partitions (in topic, partition
+ * order) and checks each still holds the offset the batch started from; if
+ * not, another consumer owns the partition now and the batch is abandoned
+ * (CL_WRITE_FENCED). A partition's first batch inserts its row; a conflict
+ * there is a fence too. Exact duplicates (same event_id, same fingerprint)
+ * are counted once; conflicting ones become dead letters; the first accepted
+ * stays. Used by the daemon and by `careledger ingest-file` alike.
+ */
+#ifndef CARELEDGER_WRITER_H
+#define CARELEDGER_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "careledger/batch.h"
+
+typedef enum cl_write_status {
+    CL_WRITE_OK = 0,
+    CL_WRITE_FENCED = 1, /* a partition moved to another consumer: drop and re-seek */
+    CL_WRITE_RETRY = 2,  /* PostgreSQL unreachable or a transient error: retry the batch */
+} cl_write_status_t;
+
+/** Test-only crash points inside a batch (SIGKILL of the own process). */
+typedef enum cl_crash_point {
+    CL_CRASH_NONE = 0,
+    CL_CRASH_AFTER_COPY,
+    CL_CRASH_BEFORE_COMMIT,
+    CL_CRASH_AFTER_COMMIT,
+} cl_crash_point_t;
+
+typedef struct cl_writer cl_writer_t;
+
+/**
+ * @brief A writer for consumer group @p group. Copies @p conninfo; does not
+ * connect yet (cl_writer_connect()).
+ * @return a writer the caller frees with cl_writer_destroy(), or NULL.
+ */
+cl_writer_t *cl_writer_create(const char *conninfo, const char *group);
+/** @brief Free a writer and close its connection (NULL is fine). */
+void cl_writer_destroy(cl_writer_t *w);
+
+/** @brief Connect (or reconnect) and prepare; 0, or -1 with the reason in @p err. */
+int cl_writer_connect(cl_writer_t *w, char *err, size_t errsize);
+/** @brief 1 while the connection is usable. */
+int cl_writer_connected(const cl_writer_t *w);
+
+/**
+ * @brief The stored next offset of (topic, partition): 0 with *next set, 1
+ * when no row is stored yet, -1 on a database error (reason in @p err).
+ */
+int cl_writer_stored_offset(cl_writer_t *w, const char *topic, int32_t partition, int64_t *next,
+                            char *err, size_t errsize);
+
+/**
+ * @brief Store a batch in one transaction. On CL_WRITE_OK every message's
+ * state and every part's counts are final; otherwise nothing was stored.
+ */
+cl_write_status_t cl_writer_commit(cl_writer_t *w, cl_batch_t *b, char *err, size_t errsize);
+
+/** @brief Arm a test-only crash at @p point of the @p nth batch (1-based). */
+void cl_writer_set_crash(cl_writer_t *w, cl_crash_point_t point, long nth);
+
+/** @brief Parse "after_copy|before_commit|after_commit"; CL_CRASH_NONE if unknown. */
+cl_crash_point_t cl_writer_crash_parse(const char *s);
+
+#endif

@@ -1,0 +1,133 @@
+/**
+ * @file batch.c
+ * @brief Batches of consumed messages with reusable slots.
+ */
+#include "careledger/batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/** @brief Initialise an empty batch. */
+void cl_batch_init(cl_batch_t *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+/** @brief Forget messages, keep buffers. */
+void cl_batch_clear(cl_batch_t *b)
+{
+    b->n = 0;
+    b->nparts = 0;
+    b->bytes = 0;
+}
+
+/** @brief Free everything. */
+void cl_batch_free(cl_batch_t *b)
+{
+    for (size_t i = 0; i < b->cap; i++) {
+        free(b->msgs[i].key);
+        free(b->msgs[i].payload);
+        cl_event_release(&b->msgs[i].ev);
+    }
+    free(b->msgs);
+    memset(b, 0, sizeof *b);
+}
+
+/** @brief Find a part. */
+cl_batch_part_t *cl_batch_part(cl_batch_t *b, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < b->nparts; i++)
+        if (b->parts[i].partition == partition && strcmp(b->parts[i].topic, topic) == 0)
+            return &b->parts[i];
+    return NULL;
+}
+
+/** @brief Copy bytes into a reusable buffer. */
+static int copy_into(char **buf, size_t *cap, const void *src, size_t len)
+{
+    if (*cap < len + 1) {
+        size_t n = len + 1 < 256 ? 256 : len + 1;
+        char *p = realloc(*buf, n);
+        if (!p)
+            return -1;
+        *buf = p;
+        *cap = n;
+    }
+    if (len)
+        memcpy(*buf, src, len);
+    (*buf)[len] = '\0';
+    return 0;
+}
+
+/** @brief Add and decode one message. */
+int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t partition,
+                 int64_t start, int64_t offset, const void *key, size_t key_len,
+                 const void *payload, size_t len)
+{
+    cl_batch_part_t *p = cl_batch_part(b, topic, partition);
+    if (!p) {
+        if (b->nparts == CL_BATCH_MAX_PARTS || strlen(topic) >= sizeof p->topic)
+            return -1;
+        p = &b->parts[b->nparts];
+        memset(p, 0, sizeof *p);
+        strcpy(p->topic, topic);
+        p->partition = partition;
+        p->start = start;
+        p->watermark = INT64_MIN;
+        b->nparts++;
+    }
+    if (b->n == b->cap) {
+        size_t n = b->cap ? b->cap * 2 : 1024;
+        cl_batch_msg_t *m = realloc(b->msgs, n * sizeof *m);
+        if (!m)
+            return -1;
+        memset(m + b->cap, 0, (n - b->cap) * sizeof *m);
+        b->msgs = m;
+        b->cap = n;
+    }
+    cl_batch_msg_t *m = &b->msgs[b->n];
+    if (copy_into(&m->payload, &m->cap, payload, len) ||
+        copy_into(&m->key, &m->key_cap, key, key ? key_len : 0))
+        return -1;
+    m->len = len;
+    m->key_len = key ? key_len : 0;
+    m->part = (int)(p - b->parts);
+    m->offset = offset;
+    m->decoded = cl_event_decode(dec, m->payload, len, &m->ev, &m->rej) == 0;
+    m->state = m->decoded ? CL_MSG_ACCEPTED : CL_MSG_DEAD;
+    p->end = offset + 1;
+    b->bytes += len;
+    b->n++;
+    return 0;
+}
+
+/** @brief Drop a revoked partition's messages, keeping slot buffers for reuse. */
+void cl_batch_drop_partition(cl_batch_t *b, const char *topic, int32_t partition)
+{
+    cl_batch_part_t *p = cl_batch_part(b, topic, partition);
+    if (!p)
+        return;
+    int gone = (int)(p - b->parts);
+    size_t w = 0;
+    for (size_t r = 0; r < b->n; r++) {
+        if (b->msgs[r].part == gone) {
+            b->bytes -= b->msgs[r].len;
+            continue;
+        }
+        if (w != r) {
+            /* Swap so the dropped slot's buffers stay owned by the batch. */
+            cl_batch_msg_t tmp = b->msgs[w];
+            b->msgs[w] = b->msgs[r];
+            b->msgs[r] = tmp;
+        }
+        w++;
+    }
+    b->n = w;
+    /* Remove the part and renumber the messages' part indexes. */
+    for (size_t i = (size_t)gone + 1; i < b->nparts; i++)
+        b->parts[i - 1] = b->parts[i];
+    b->nparts--;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->msgs[i].part > gone)
+            b->msgs[i].part--;
+}

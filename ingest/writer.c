@@ -1,0 +1,608 @@
+/**
+ * @file writer.c
+ * @brief One transaction per batch: fence, COPY, insert, classify, dead letters, offsets.
+ */
+#include "careledger/writer.h"
+
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "careledger/buf.h"
+#include "careledger/log.h"
+#include "careledger/pg.h"
+#include "careledger/time.h"
+
+/* The columns of careledger.events, in the order the COPY writes them. */
+#define EVENT_COLS                                                                                 \
+    "event_id, type, fingerprint, occurred_at, source, src_topic, src_partition, src_offset, "     \
+    "code, name, parent, level, unit_id, region, kind, worker_id, role, staff, family_id, "        \
+    "spouse_worker_id, children, elders, start_at, end_at, exposure, post, cancels, reason, "      \
+    "deployment_id, team, destination, date, measure, reference, amount_fen, sum_insured_fen, "    \
+    "line, period, funding, case_id, status, note, budget_id, scope, from_date, to_date, payload"
+
+static const char SQL_SETUP[] =
+    "CREATE TEMP TABLE IF NOT EXISTS stage (LIKE careledger.events, seq integer NOT NULL) "
+    "ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS stage_acc (seq integer NOT NULL) ON COMMIT DELETE ROWS";
+
+/* Lock the batch's offset rows in a fixed order so concurrent batches never deadlock. */
+static const char SQL_LOCK_OFFSETS[] =
+    "SELECT topic, partition, next_offset FROM careledger.offsets "
+    "WHERE consumer_group = $1 AND (topic, partition) IN "
+    "(SELECT * FROM unnest($2::text[], $3::int[])) ORDER BY topic, partition FOR UPDATE";
+
+static const char SQL_COPY_STAGE[] = "COPY stage (" EVENT_COLS ", seq) FROM STDIN";
+
+/* The first copy of each event_id in the batch is inserted unless stored already;
+ * inserting in event_id order keeps concurrent batches' index locks ordered. */
+static const char SQL_INSERT_EVENTS[] =
+    "WITH f AS (SELECT DISTINCT ON (event_id) * FROM stage ORDER BY event_id, seq), "
+    "ins AS (INSERT INTO careledger.events (" EVENT_COLS ") SELECT " EVENT_COLS
+    " FROM f ORDER BY event_id ON CONFLICT (event_id) DO NOTHING RETURNING event_id) "
+    "INSERT INTO stage_acc SELECT f.seq FROM f JOIN ins USING (event_id)";
+
+/* Everything not accepted: an exact duplicate when the stored fingerprint is the same.
+ * A separate statement, so it sees rows that concurrent batches committed meanwhile. */
+static const char SQL_CLASSIFY[] =
+    "SELECT s.seq, e.fingerprint = s.fingerprint FROM stage s "
+    "JOIN careledger.events e USING (event_id) "
+    "WHERE NOT EXISTS (SELECT 1 FROM stage_acc a WHERE a.seq = s.seq)";
+
+static const char SQL_COPY_DEAD[] =
+    "COPY careledger.dead_letters (src_topic, src_partition, src_offset, reason, message, "
+    "event_id, msg_key, payload) FROM STDIN";
+
+static const char SQL_ADVANCE[] =
+    "UPDATE careledger.offsets SET next_offset = $5, accepted = accepted + $6, "
+    "duplicates = duplicates + $7, dead_letters = dead_letters + $8, "
+    "watermark = GREATEST(watermark, $9::timestamptz), updated_at = now() "
+    "WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND next_offset = $4";
+
+static const char SQL_FIRST[] =
+    "INSERT INTO careledger.offsets (consumer_group, topic, partition, next_offset, accepted, "
+    "duplicates, dead_letters, watermark) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+static const char SQL_STORED[] = "SELECT next_offset FROM careledger.offsets "
+                                 "WHERE consumer_group = $1 AND topic = $2 AND partition = $3";
+
+struct cl_writer {
+    char *conninfo, *group;
+    PGconn *conn;
+    cl_buf_t copy, dead, arr_topics, arr_parts;
+    long batches;
+    cl_crash_point_t crash_point;
+    long crash_nth;
+};
+
+/** @brief Create a writer (not connected). */
+cl_writer_t *cl_writer_create(const char *conninfo, const char *group)
+{
+    cl_writer_t *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->conninfo = strdup(conninfo ? conninfo : "");
+    w->group = strdup(group);
+    if (!w->conninfo || !w->group) {
+        cl_writer_destroy(w);
+        return NULL;
+    }
+    return w;
+}
+
+/** @brief Free a writer. */
+void cl_writer_destroy(cl_writer_t *w)
+{
+    if (!w)
+        return;
+    if (w->conn)
+        PQfinish(w->conn);
+    cl_buf_free(&w->copy);
+    cl_buf_free(&w->dead);
+    cl_buf_free(&w->arr_topics);
+    cl_buf_free(&w->arr_parts);
+    free(w->conninfo);
+    free(w->group);
+    free(w);
+}
+
+/** @brief Connected and usable. */
+int cl_writer_connected(const cl_writer_t *w)
+{
+    return w->conn && PQstatus(w->conn) == CONNECTION_OK;
+}
+
+/** @brief (Re)connect and create the session's staging tables. */
+int cl_writer_connect(cl_writer_t *w, char *err, size_t errsize)
+{
+    if (w->conn) {
+        PQfinish(w->conn);
+        w->conn = NULL;
+    }
+    w->conn = cl_pg_connect(w->conninfo, "careledger-ingest", err, errsize);
+    if (!w->conn)
+        return -1;
+    if (cl_pg_exec(w->conn, SQL_SETUP, err, errsize) != 0) {
+        PQfinish(w->conn);
+        w->conn = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/** @brief Arm a crash. */
+void cl_writer_set_crash(cl_writer_t *w, cl_crash_point_t point, long nth)
+{
+    w->crash_point = point;
+    w->crash_nth = nth;
+}
+
+/** @brief Parse a crash point name. */
+cl_crash_point_t cl_writer_crash_parse(const char *s)
+{
+    if (!s)
+        return CL_CRASH_NONE;
+    if (strcmp(s, "after_copy") == 0)
+        return CL_CRASH_AFTER_COPY;
+    if (strcmp(s, "before_commit") == 0)
+        return CL_CRASH_BEFORE_COMMIT;
+    if (strcmp(s, "after_commit") == 0)
+        return CL_CRASH_AFTER_COMMIT;
+    return CL_CRASH_NONE;
+}
+
+/** @brief Die at the armed point (tests of crash safety only). */
+static void maybe_crash(cl_writer_t *w, cl_crash_point_t here)
+{
+    if (w->crash_point == here && w->batches == w->crash_nth) {
+        cl_log_warn("test crash point reached", "point=%d batch=%ld", (int)here, w->batches);
+        raise(SIGKILL);
+    }
+}
+
+/** @brief Stored next offset of a partition. */
+int cl_writer_stored_offset(cl_writer_t *w, const char *topic, int32_t partition, int64_t *next,
+                            char *err, size_t errsize)
+{
+    char part[16];
+    snprintf(part, sizeof part, "%d", (int)partition);
+    const char *params[3] = {w->group, topic, part};
+    PGresult *r = PQexecParams(w->conn, SQL_STORED, 3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        return -1;
+    }
+    int found = PQntuples(r) == 1;
+    if (found)
+        *next = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return found ? 0 : 1;
+}
+
+/* ---- COPY text format ---- */
+
+/** @brief Append a text value, escaped for COPY (NULL as \N). */
+static void copy_text(cl_buf_t *b, const char *s)
+{
+    if (!s) {
+        cl_buf_add(b, "\\N", 2);
+        return;
+    }
+    if (cl_buf_reserve(b, strlen(s) * 2))
+        return;
+    char *o = b->p + b->len;
+    for (; *s; s++) {
+        switch (*s) {
+        case '\\':
+            *o++ = '\\';
+            *o++ = '\\';
+            break;
+        case '\t':
+            *o++ = '\\';
+            *o++ = 't';
+            break;
+        case '\n':
+            *o++ = '\\';
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = '\\';
+            *o++ = 'r';
+            break;
+        default:
+            *o++ = *s;
+        }
+    }
+    b->len = (size_t)(o - b->p);
+    b->p[b->len] = '\0';
+}
+
+/** @brief Append bytes as a COPY bytea value (\\x hex). */
+static void copy_bytea(cl_buf_t *b, const void *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (cl_buf_reserve(b, 3 + 2 * n))
+        return;
+    char *o = b->p + b->len;
+    *o++ = '\\';
+    *o++ = '\\';
+    *o++ = 'x';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = ((const unsigned char *)p)[i];
+        *o++ = hex[c >> 4];
+        *o++ = hex[c & 15];
+    }
+    b->len = (size_t)(o - b->p);
+    b->p[b->len] = '\0';
+}
+
+/** @brief Tab then value helpers. */
+static void col_text(cl_buf_t *b, const char *s)
+{
+    cl_buf_putc(b, '\t');
+    copy_text(b, s);
+}
+
+static void col_int(cl_buf_t *b, int present, int64_t v)
+{
+    if (present)
+        cl_buf_printf(b, "\t%lld", (long long)v);
+    else
+        cl_buf_add(b, "\t\\N", 3);
+}
+
+static void col_date(cl_buf_t *b, int present, int32_t d)
+{
+    char buf[CL_DATE_LEN];
+    col_text(b, present ? cl_date_format(d, buf) : NULL);
+}
+
+static void col_instant(cl_buf_t *b, int present, int64_t us)
+{
+    char buf[CL_INSTANT_LEN];
+    col_text(b, present ? cl_instant_format(us, buf) : NULL);
+}
+
+/** @brief One staged row of an accepted-so-far event. */
+static void copy_event(cl_buf_t *b, const cl_batch_part_t *p, const cl_batch_msg_t *m, size_t seq)
+{
+    const cl_event_t *e = &m->ev;
+    cl_event_type_t t = e->type;
+    int has_date = t == CL_EV_DEPLOYMENT_STARTED || t == CL_EV_DEPLOYMENT_ENDED ||
+                   t == CL_EV_BENEFIT_DELIVERED || t == CL_EV_SUBSIDY_PAID ||
+                   t == CL_EV_INJURY_REPORTED || t == CL_EV_INJURY_RECOGNIZED ||
+                   t == CL_EV_INJURY_PAID || t == CL_EV_MEASURE_STATUS;
+    copy_text(b, e->event_id);
+    col_text(b, cl_event_type_name(t));
+    cl_buf_putc(b, '\t');
+    copy_bytea(b, e->fingerprint, sizeof e->fingerprint);
+    col_instant(b, 1, e->occurred_at);
+    col_text(b, e->source);
+    col_text(b, p->topic);
+    col_int(b, 1, p->partition);
+    col_int(b, 1, m->offset);
+    col_text(b, e->code);
+    col_text(b, e->name);
+    col_text(b, e->parent);
+    col_text(b, e->level);
+    col_text(b, e->unit_id);
+    col_text(b, e->region);
+    col_text(b, e->kind);
+    col_text(b, e->worker_id);
+    col_text(b, e->role);
+    col_text(b, e->staff);
+    col_text(b, e->family_id);
+    col_text(b, e->spouse_worker_id);
+    col_int(b, t == CL_EV_WORKER_REGISTERED, e->children);
+    col_int(b, t == CL_EV_WORKER_REGISTERED, e->elders);
+    col_instant(b, t == CL_EV_SHIFT_COMPLETED, e->start);
+    col_instant(b, t == CL_EV_SHIFT_COMPLETED, e->end);
+    col_text(b, e->exposure);
+    col_text(b, e->post);
+    col_text(b, e->cancels);
+    col_text(b, e->reason);
+    col_text(b, e->deployment_id);
+    col_text(b, e->team);
+    col_text(b, e->destination);
+    col_date(b, has_date, e->date);
+    col_text(b, e->measure);
+    col_text(b, e->reference);
+    col_int(b, e->present & CL_EVF_AMOUNT, e->amount_fen);
+    col_int(b, e->present & CL_EVF_SUM_INSURED, e->sum_insured_fen);
+    col_text(b, e->line);
+    col_date(b, t == CL_EV_SUBSIDY_PAID, cl_month_first_day(e->period));
+    col_text(b, e->funding);
+    col_text(b, e->case_id);
+    col_text(b, e->status);
+    col_text(b, e->note);
+    col_text(b, e->budget_id);
+    col_text(b, e->scope);
+    col_date(b, t == CL_EV_BUDGET_ALLOCATED, e->from);
+    col_date(b, t == CL_EV_BUDGET_ALLOCATED, e->to);
+    col_text(b, m->payload);
+    cl_buf_printf(b, "\t%zu\n", seq);
+}
+
+/** @brief One dead letter row. */
+static void copy_dead(cl_buf_t *b, const cl_batch_part_t *p, const cl_batch_msg_t *m,
+                      const char *reason, const char *message, const char *event_id)
+{
+    copy_text(b, p->topic);
+    col_int(b, 1, p->partition);
+    col_int(b, 1, m->offset);
+    col_text(b, reason);
+    col_text(b, message);
+    col_text(b, event_id);
+    cl_buf_putc(b, '\t');
+    if (m->key_len)
+        copy_bytea(b, m->key, m->key_len);
+    else
+        cl_buf_add(b, "\\N", 2);
+    cl_buf_putc(b, '\t');
+    copy_bytea(b, m->payload, m->len);
+    cl_buf_putc(b, '\n');
+}
+
+/* ---- the transaction ---- */
+
+/** @brief Classify a failed result: fence, or retry (logged by the caller). */
+static cl_write_status_t failure(cl_writer_t *w, PGresult *r, char *err, size_t errsize)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(err, errsize, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(w->conn));
+    size_t n = strlen(err);
+    while (n && err[n - 1] == '\n')
+        err[--n] = '\0';
+    if (r)
+        PQclear(r);
+    if (PQstatus(w->conn) == CONNECTION_OK && PQtransactionStatus(w->conn) != PQTRANS_IDLE) {
+        PGresult *rb = PQexec(w->conn, "ROLLBACK");
+        PQclear(rb);
+    }
+    /* 23505 on the offsets row: another consumer stored this partition's first batch. */
+    return state && strcmp(state, "23505") == 0 ? CL_WRITE_FENCED : CL_WRITE_RETRY;
+}
+
+/** @brief Send a COPY FROM STDIN with the buffer's rows. */
+static PGresult *copy_in(cl_writer_t *w, const char *sql, const cl_buf_t *data)
+{
+    PGresult *r = PQexec(w->conn, sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        return r;
+    PQclear(r);
+    int ok = data->len == 0 || PQputCopyData(w->conn, data->p, (int)data->len) == 1;
+    if (PQputCopyEnd(w->conn, ok ? NULL : "client error") != 1)
+        return NULL;
+    return PQgetResult(w->conn);
+}
+
+/** @brief Consume remaining results so the connection is ready again. */
+static void drain(cl_writer_t *w)
+{
+    PGresult *r;
+    while ((r = PQgetResult(w->conn)))
+        PQclear(r);
+}
+
+/** @brief Append a PostgreSQL array element, quoted, after a comma unless first. */
+static void array_elem(cl_buf_t *b, const char *s, int first)
+{
+    if (!first)
+        cl_buf_putc(b, ',');
+    cl_buf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            cl_buf_putc(b, '\\');
+        cl_buf_putc(b, *s);
+    }
+    cl_buf_putc(b, '"');
+}
+
+/** @brief Lock the batch's offset rows and check each starts where the batch does. */
+static cl_write_status_t fence(cl_writer_t *w, cl_batch_t *b, char *err, size_t errsize)
+{
+    cl_buf_reset(&w->arr_topics);
+    cl_buf_reset(&w->arr_parts);
+    cl_buf_putc(&w->arr_topics, '{');
+    cl_buf_putc(&w->arr_parts, '{');
+    for (size_t i = 0; i < b->nparts; i++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", (int)b->parts[i].partition);
+        array_elem(&w->arr_topics, b->parts[i].topic, i == 0);
+        array_elem(&w->arr_parts, num, i == 0);
+    }
+    cl_buf_putc(&w->arr_topics, '}');
+    cl_buf_putc(&w->arr_parts, '}');
+    const char *params[3] = {w->group, w->arr_topics.p, w->arr_parts.p};
+    PGresult *r = PQexecParams(w->conn, SQL_LOCK_OFFSETS, 3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return failure(w, r, err, errsize);
+    int rows = PQntuples(r);
+    size_t with_row = 0;
+    for (size_t i = 0; i < b->nparts; i++)
+        with_row += b->parts[i].start >= 0;
+    cl_write_status_t st = CL_WRITE_OK;
+    if ((size_t)rows != with_row) {
+        snprintf(err, errsize, "offset rows changed hands (%d stored, %zu expected)", rows,
+                 with_row);
+        st = CL_WRITE_FENCED;
+    }
+    for (int i = 0; i < rows && st == CL_WRITE_OK; i++) {
+        cl_batch_part_t *p = cl_batch_part(b, PQgetvalue(r, i, 0), atoi(PQgetvalue(r, i, 1)));
+        long long stored = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        if (!p || p->start != stored) {
+            snprintf(err, errsize,
+                     "%s[%s] is at offset %lld, the batch started at %lld: another "
+                     "consumer owns it",
+                     PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), stored,
+                     p ? (long long)p->start : -1LL);
+            st = CL_WRITE_FENCED;
+        }
+    }
+    PQclear(r);
+    if (st != CL_WRITE_OK) {
+        PGresult *rb = PQexec(w->conn, "ROLLBACK");
+        PQclear(rb);
+    }
+    return st;
+}
+
+/** @brief Advance (or create) each part's offset row. */
+static cl_write_status_t advance(cl_writer_t *w, cl_batch_t *b, char *err, size_t errsize)
+{
+    for (size_t i = 0; i < b->nparts; i++) {
+        cl_batch_part_t *p = &b->parts[i];
+        char part[16], start[24], end[24], acc[24], dup[24], dead[24], wm[CL_INSTANT_LEN];
+        snprintf(part, sizeof part, "%d", (int)p->partition);
+        snprintf(start, sizeof start, "%lld", (long long)p->start);
+        snprintf(end, sizeof end, "%lld", (long long)p->end);
+        snprintf(acc, sizeof acc, "%lld", (long long)p->accepted);
+        snprintf(dup, sizeof dup, "%lld", (long long)p->duplicates);
+        snprintf(dead, sizeof dead, "%lld", (long long)p->dead);
+        const char *wmv = p->watermark == INT64_MIN ? NULL : cl_instant_format(p->watermark, wm);
+        PGresult *r;
+        if (p->start >= 0) {
+            const char *params[9] = {w->group, p->topic, part, start, end, acc, dup, dead, wmv};
+            r = PQexecParams(w->conn, SQL_ADVANCE, 9, NULL, params, NULL, NULL, 0);
+            if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                return failure(w, r, err, errsize);
+            if (strcmp(PQcmdTuples(r), "1") != 0) {
+                PQclear(r);
+                snprintf(err, errsize, "%s[%d] moved on under the batch", p->topic,
+                         (int)p->partition);
+                PGresult *rb = PQexec(w->conn, "ROLLBACK");
+                PQclear(rb);
+                return CL_WRITE_FENCED;
+            }
+        } else {
+            const char *params[8] = {w->group, p->topic, part, end, acc, dup, dead, wmv};
+            r = PQexecParams(w->conn, SQL_FIRST, 8, NULL, params, NULL, NULL, 0);
+            if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                return failure(w, r, err, errsize);
+        }
+        PQclear(r);
+    }
+    return CL_WRITE_OK;
+}
+
+/** @brief Store a batch in one transaction. */
+cl_write_status_t cl_writer_commit(cl_writer_t *w, cl_batch_t *b, char *err, size_t errsize)
+{
+    PGresult *r;
+    err[0] = '\0';
+    if (!cl_writer_connected(w)) {
+        snprintf(err, errsize, "not connected");
+        return CL_WRITE_RETRY;
+    }
+    w->batches++;
+    for (size_t i = 0; i < b->nparts; i++) {
+        cl_batch_part_t *p = &b->parts[i];
+        p->accepted = p->duplicates = p->dead = 0;
+        p->watermark = INT64_MIN;
+    }
+    for (size_t i = 0; i < b->n; i++)
+        b->msgs[i].state = b->msgs[i].decoded ? CL_MSG_ACCEPTED : CL_MSG_DEAD;
+
+    r = PQexec(w->conn, "BEGIN");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return failure(w, r, err, errsize);
+    PQclear(r);
+    cl_write_status_t st = fence(w, b, err, errsize);
+    if (st != CL_WRITE_OK)
+        return st;
+
+    /* Stage every decoded event. */
+    cl_buf_reset(&w->copy);
+    size_t staged = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->msgs[i].decoded) {
+            copy_event(&w->copy, &b->parts[b->msgs[i].part], &b->msgs[i], i);
+            staged++;
+        }
+    if (w->copy.oom) {
+        snprintf(err, errsize, "out of memory building the batch");
+        PGresult *rb = PQexec(w->conn, "ROLLBACK");
+        PQclear(rb);
+        return CL_WRITE_RETRY;
+    }
+    if (staged) {
+        r = copy_in(w, SQL_COPY_STAGE, &w->copy);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            drain(w);
+            return failure(w, r, err, errsize);
+        }
+        PQclear(r);
+        drain(w);
+        maybe_crash(w, CL_CRASH_AFTER_COPY);
+        r = PQexec(w->conn, SQL_INSERT_EVENTS);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            return failure(w, r, err, errsize);
+        PQclear(r);
+        r = PQexec(w->conn, SQL_CLASSIFY);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            return failure(w, r, err, errsize);
+        for (int i = 0; i < PQntuples(r); i++) {
+            size_t seq = (size_t)strtoul(PQgetvalue(r, i, 0), NULL, 10);
+            if (seq < b->n)
+                b->msgs[seq].state = PQgetvalue(r, i, 1)[0] == 't' ? CL_MSG_DUPLICATE : CL_MSG_DEAD;
+        }
+        PQclear(r);
+    }
+
+    /* Dead letters: decoder rejections and conflicting duplicates; counts per part. */
+    cl_buf_reset(&w->dead);
+    for (size_t i = 0; i < b->n; i++) {
+        cl_batch_msg_t *m = &b->msgs[i];
+        cl_batch_part_t *p = &b->parts[m->part];
+        switch (m->state) {
+        case CL_MSG_ACCEPTED:
+            p->accepted++;
+            if (m->ev.occurred_at > p->watermark)
+                p->watermark = m->ev.occurred_at;
+            break;
+        case CL_MSG_DUPLICATE:
+            p->duplicates++;
+            break;
+        case CL_MSG_DEAD:
+            p->dead++;
+            if (m->decoded)
+                copy_dead(&w->dead, p, m, "conflicting_duplicate",
+                          "same event_id as an accepted event, different content; the first "
+                          "accepted stays",
+                          m->ev.event_id);
+            else
+                copy_dead(&w->dead, p, m, m->rej.code, m->rej.detail, NULL);
+            break;
+        }
+    }
+    if (w->dead.oom) {
+        snprintf(err, errsize, "out of memory building dead letters");
+        PGresult *rb = PQexec(w->conn, "ROLLBACK");
+        PQclear(rb);
+        return CL_WRITE_RETRY;
+    }
+    if (w->dead.len) {
+        r = copy_in(w, SQL_COPY_DEAD, &w->dead);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            drain(w);
+            return failure(w, r, err, errsize);
+        }
+        PQclear(r);
+        drain(w);
+    }
+    st = advance(w, b, err, errsize);
+    if (st != CL_WRITE_OK)
+        return st;
+    maybe_crash(w, CL_CRASH_BEFORE_COMMIT);
+    r = PQexec(w->conn, "COMMIT");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return failure(w, r, err, errsize);
+    PQclear(r);
+    maybe_crash(w, CL_CRASH_AFTER_COMMIT);
+    for (size_t i = 0; i < b->nparts; i++)
+        b->parts[i].start = b->parts[i].end;
+    return CL_WRITE_OK;
+}
