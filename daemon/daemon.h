@@ -1,0 +1,44 @@
+/**
+ * @file daemon.h
+ * @brief careledgerd internals shared by its main loop and its ingest workers.
+ */
+#ifndef CARELEDGER_DAEMON_H
+#define CARELEDGER_DAEMON_H
+
+#include <signal.h>
+
+#include "careledger/config.h"
+#include "careledger/policy.h"
+#include "careledger/writer.h"
+
+/** Cleared by SIGTERM/SIGINT: workers finish their batch and leave the group. */
+extern volatile sig_atomic_t cl_daemon_run;
+
+/**
+ * @brief The policy set in force, with a reference taken (release it with
+ * cl_daemon_policies_release()). @p gen receives its generation, so a worker
+ * can tell cheaply whether a SIGHUP replaced it.
+ */
+const cl_policy_set_t *cl_daemon_policies_acquire(unsigned long *gen);
+/** @brief Drop a reference; the last one frees a replaced set. */
+void cl_daemon_policies_release(const cl_policy_set_t *set);
+/** @brief The current generation (changes when a reload succeeds). */
+unsigned long cl_daemon_policies_generation(void);
+
+typedef struct cl_worker cl_worker_t;
+
+/**
+ * @brief Create ingest worker @p id: a consumer in the configured group with
+ * its own PostgreSQL writer. @p cfg is borrowed and must outlive the worker.
+ * @return the worker, or NULL with the reason in @p err.
+ */
+cl_worker_t *cl_worker_create(int id, const cl_config_t *cfg, cl_crash_point_t crash,
+                              long crash_nth, char *err, size_t errsize);
+/** @brief Start the worker's thread; 0 or -1. */
+int cl_worker_start(cl_worker_t *w);
+/** @brief Wait for the thread to finish (after cl_daemon_run is cleared). */
+void cl_worker_join(cl_worker_t *w);
+/** @brief Free a joined worker (NULL is fine). */
+void cl_worker_destroy(cl_worker_t *w);
+
+#endif

@@ -1,0 +1,592 @@
+/**
+ * @file worker.c
+ * @brief An ingest worker: Kafka consumer → decoder → batch → PostgreSQL.
+ *
+ * Offsets live in PostgreSQL only: on assignment the worker seeks to the
+ * stored next_offset (the beginning when none is stored); Kafka's own
+ * committed offsets are informational (stored after each commit).
+ */
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "careledger/batch.h"
+#include "careledger/event.h"
+#include "careledger/kafka.h"
+#include "careledger/log.h"
+#include "careledger/metrics.h"
+#include "daemon.h"
+
+#define MAX_ASSIGNED    1024
+#define BATCH_MAX_BYTES (8u << 20)
+#define BACKOFF_MAX_MS  30000
+#define STOP_BUDGET_MS  7000 /* of the 10 s a SIGTERM allows */
+
+typedef struct assigned {
+    char topic[256];
+    int32_t partition;
+    int64_t stored; /* next offset stored in PostgreSQL; -1: none yet */
+} assigned_t;
+
+struct cl_worker {
+    int id;
+    pthread_t thread;
+    int started;
+    const cl_config_t *cfg;
+    rd_kafka_t *rk;
+    cl_writer_t *writer;
+    cl_decoder_t *dec;
+    const cl_policy_set_t *pol;
+    unsigned long pol_gen;
+    cl_batch_t batch;
+    long long batch_first_ms;
+    assigned_t parts[MAX_ASSIGNED];
+    size_t nparts;
+    int pg_up, kafka_up;
+    int backoff_ms;
+};
+
+/** @brief Monotonic milliseconds. */
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/** @brief The assignment entry of a partition, or NULL. */
+static assigned_t *find_part(cl_worker_t *w, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < w->nparts; i++)
+        if (w->parts[i].partition == partition && strcmp(w->parts[i].topic, topic) == 0)
+            return &w->parts[i];
+    return NULL;
+}
+
+/** @brief Log PostgreSQL state changes once. */
+static void set_pg_state(cl_worker_t *w, int up, const char *why)
+{
+    if (w->pg_up == up)
+        return;
+    w->pg_up = up;
+    cl_metrics_pg_state(w->id, up);
+    char q[512];
+    if (up)
+        cl_log_info("postgres reachable", "worker=%d", w->id);
+    else
+        cl_log_warn("postgres unreachable: consumption paused", "worker=%d error=%s", w->id,
+                    cl_log_quote(q, sizeof q, why));
+}
+
+/** @brief Log broker state changes once. */
+static void set_kafka_state(cl_worker_t *w, int up, const char *why)
+{
+    if (w->kafka_up == up)
+        return;
+    w->kafka_up = up;
+    cl_metrics_kafka_state(w->id, up);
+    char q[512];
+    if (up)
+        cl_log_info("broker reachable", "worker=%d", w->id);
+    else
+        cl_log_warn("broker unreachable: retrying", "worker=%d error=%s", w->id,
+                    cl_log_quote(q, sizeof q, why));
+}
+
+/** @brief Sleep up to @p ms in small steps, returning early on stop. */
+static void nap(int ms)
+{
+    for (int t = 0; t < ms && cl_daemon_run; t += 100)
+        usleep(100 * 1000);
+}
+
+/** @brief Connect to PostgreSQL, backing off up to 30 s while it is down. */
+static int ensure_pg(cl_worker_t *w, int forever)
+{
+    char err[512];
+    while (!cl_writer_connected(w->writer)) {
+        if (cl_writer_connect(w->writer, err, sizeof err) == 0) {
+            w->backoff_ms = 0;
+            set_pg_state(w, 1, NULL);
+            return 0;
+        }
+        set_pg_state(w, 0, err);
+        if (!forever || !cl_daemon_run)
+            return -1;
+        w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : 500;
+        if (w->backoff_ms > BACKOFF_MAX_MS)
+            w->backoff_ms = BACKOFF_MAX_MS;
+        nap(w->backoff_ms);
+    }
+    return 0;
+}
+
+/** @brief The stored offset of a partition, waiting for PostgreSQL when needed. */
+static int stored_offset(cl_worker_t *w, const char *topic, int32_t partition, int64_t *out)
+{
+    char err[512];
+    for (;;) {
+        if (ensure_pg(w, 1) != 0)
+            return -1;
+        int64_t next;
+        int rc = cl_writer_stored_offset(w->writer, topic, partition, &next, err, sizeof err);
+        if (rc >= 0) {
+            *out = rc == 0 ? next : -1;
+            return 0;
+        }
+        set_pg_state(w, 0, err);
+        if (!cl_daemon_run)
+            return -1;
+        cl_writer_connect(w->writer, err, sizeof err); /* drop the broken session */
+        nap(1000);
+    }
+}
+
+/** @brief Seek a list of partitions to where this worker must read next. */
+static void seek_to_stored(cl_worker_t *w, rd_kafka_topic_partition_list_t *list)
+{
+    for (int i = 0; i < list->cnt; i++) {
+        assigned_t *a = find_part(w, list->elems[i].topic, list->elems[i].partition);
+        list->elems[i].offset = a && a->stored >= 0 ? a->stored : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(w->rk, list, 5000);
+    if (e) {
+        cl_log_warn("seek failed", "worker=%d error=\"%s\"", w->id, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+}
+
+/** @brief Count the dead letters of a committed batch by reason. */
+static void count_dead(const cl_batch_t *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (b->msgs[i].state == CL_MSG_DEAD)
+            cl_metrics_dead(b->msgs[i].decoded ? "conflicting_duplicate" : b->msgs[i].rej.code);
+}
+
+/** @brief After a commit: new stored offsets, informational Kafka offsets, metrics. */
+static void committed(cl_worker_t *w, double seconds)
+{
+    cl_batch_t *b = &w->batch;
+    long acc = 0, dup = 0;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)b->nparts);
+    for (size_t i = 0; i < b->nparts; i++) {
+        cl_batch_part_t *p = &b->parts[i];
+        acc += (long)p->accepted;
+        dup += (long)p->duplicates;
+        assigned_t *a = find_part(w, p->topic, p->partition);
+        if (a) {
+            a->stored = p->end;
+            rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->end;
+        }
+    }
+    if (list->cnt)
+        rd_kafka_offsets_store(w->rk, list); /* informational only (SPEC §6) */
+    rd_kafka_topic_partition_list_destroy(list);
+    count_dead(b);
+    cl_metrics_batch((long)b->n, acc, dup, seconds);
+    cl_log_debug("batch stored", "worker=%d events=%zu accepted=%ld duplicates=%ld ms=%.1f", w->id,
+                 b->n, acc, dup, seconds * 1000);
+    cl_batch_clear(b);
+}
+
+/** @brief A fenced batch: drop it and re-read the partitions' stored offsets. */
+static void fenced(cl_worker_t *w, const char *why)
+{
+    char q[512];
+    cl_log_warn("batch fenced: another consumer owns a partition; re-reading stored offsets",
+                "worker=%d reason=%s", w->id, cl_log_quote(q, sizeof q, why));
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)w->batch.nparts);
+    for (size_t i = 0; i < w->batch.nparts; i++) {
+        cl_batch_part_t *p = &w->batch.parts[i];
+        assigned_t *a = find_part(w, p->topic, p->partition);
+        if (!a)
+            continue;
+        if (stored_offset(w, p->topic, p->partition, &a->stored) != 0)
+            break;
+        rd_kafka_topic_partition_list_add(list, p->topic, p->partition);
+    }
+    cl_batch_clear(&w->batch);
+    if (list->cnt)
+        seek_to_stored(w, list);
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+/** @brief One commit attempt; the caller decides about retries. */
+static cl_write_status_t try_commit(cl_worker_t *w)
+{
+    char err[1024];
+    if (!w->batch.n)
+        return CL_WRITE_OK;
+    if (!cl_writer_connected(w->writer) && ensure_pg(w, 0) != 0)
+        return CL_WRITE_RETRY;
+    long long t0 = now_ms();
+    cl_write_status_t st = cl_writer_commit(w->writer, &w->batch, err, sizeof err);
+    if (st == CL_WRITE_OK) {
+        set_pg_state(w, 1, NULL);
+        committed(w, (double)(now_ms() - t0) / 1000.0);
+    } else if (st == CL_WRITE_FENCED) {
+        fenced(w, err);
+    } else {
+        set_pg_state(w, 0, err);
+        if (!cl_writer_connected(w->writer))
+            return st;
+        /* A transient error on a live session: start over with a fresh one. */
+        cl_writer_connect(w->writer, err, sizeof err);
+    }
+    return st;
+}
+
+static void handle_message(cl_worker_t *w, rd_kafka_message_t *m);
+
+/** @brief Pause, back off, reconnect and retry until the batch is stored or we stop. */
+static void commit_until_stored(cl_worker_t *w, long long deadline_ms)
+{
+    if (try_commit(w) != CL_WRITE_RETRY)
+        return;
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (rd_kafka_assignment(w->rk, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR && assigned)
+        rd_kafka_pause_partitions(w->rk, assigned);
+    int backoff = 500;
+    for (;;) {
+        if (deadline_ms && now_ms() >= deadline_ms)
+            break;
+        /* Keep serving the group (rebalances, heartbeats) while paused. */
+        long long until = now_ms() + backoff;
+        while (now_ms() < until && (cl_daemon_run || deadline_ms)) {
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(w->rk, 100);
+            if (m)
+                handle_message(w, m);
+            if (deadline_ms && now_ms() >= deadline_ms)
+                break;
+        }
+        if (!cl_daemon_run && !deadline_ms)
+            break;
+        cl_write_status_t st = try_commit(w);
+        if (st != CL_WRITE_RETRY)
+            break;
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+    if (assigned) {
+        /* Resume exactly after what is stored or batched: paused fetches may have been purged. */
+        rd_kafka_topic_partition_list_t *now = NULL;
+        if (rd_kafka_assignment(w->rk, &now) == RD_KAFKA_RESP_ERR_NO_ERROR && now) {
+            for (int i = 0; i < now->cnt; i++) {
+                cl_batch_part_t *p =
+                    cl_batch_part(&w->batch, now->elems[i].topic, now->elems[i].partition);
+                assigned_t *a = find_part(w, now->elems[i].topic, now->elems[i].partition);
+                now->elems[i].offset = p                     ? p->end
+                                       : a && a->stored >= 0 ? a->stored
+                                                             : RD_KAFKA_OFFSET_BEGINNING;
+            }
+            rd_kafka_resume_partitions(w->rk, now);
+            rd_kafka_error_t *e = rd_kafka_seek_partitions(w->rk, now, 5000);
+            if (e)
+                rd_kafka_error_destroy(e);
+            rd_kafka_topic_partition_list_destroy(now);
+        }
+        rd_kafka_topic_partition_list_destroy(assigned);
+    }
+}
+
+/** @brief Add a consumed message to the batch (or note a consumer error). */
+static void handle_message(cl_worker_t *w, rd_kafka_message_t *m)
+{
+    if (m->err) {
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            rd_kafka_message_destroy(m);
+            return;
+        }
+        const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+        if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
+            cl_log_error("offset out of range: messages are gone from the broker before they "
+                         "were stored (auto.offset.reset=error stops this partition)",
+                         "worker=%d topic=%s partition=%d error=\"%s\"", w->id, topic,
+                         (int)m->partition, rd_kafka_message_errstr(m));
+        else
+            cl_log_warn("consumer error", "worker=%d topic=%s partition=%d error=\"%s\"", w->id,
+                        topic, (int)m->partition, rd_kafka_message_errstr(m));
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    set_kafka_state(w, 1, NULL);
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    assigned_t *a = find_part(w, topic, m->partition);
+    if (!a) { /* a late message of a partition no longer ours */
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    if (!w->batch.n)
+        w->batch_first_ms = now_ms();
+    if (cl_batch_add(&w->batch, w->dec, topic, m->partition, a->stored, m->offset, m->key,
+                     m->key_len, m->payload, m->len) != 0)
+        cl_log_error("out of memory adding a message; it will be read again", "worker=%d", w->id);
+    rd_kafka_message_destroy(m);
+}
+
+/** @brief Assignment: seek every partition to its stored offset; revocation: commit, forget. */
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    cl_worker_t *w = opaque;
+    int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        set_kafka_state(w, 1, NULL);
+        if (!cooperative)
+            w->nparts = 0;
+        for (int i = 0; i < parts->cnt; i++) {
+            rd_kafka_topic_partition_t *p = &parts->elems[i];
+            int64_t stored = -1;
+            if (stored_offset(w, p->topic, p->partition, &stored) != 0)
+                stored = -1; /* stopping: the offset does not matter */
+            p->offset = stored >= 0 ? stored : RD_KAFKA_OFFSET_BEGINNING;
+            if (w->nparts < MAX_ASSIGNED && !find_part(w, p->topic, p->partition)) {
+                assigned_t *a = &w->parts[w->nparts++];
+                snprintf(a->topic, sizeof a->topic, "%s", p->topic);
+                a->partition = p->partition;
+                a->stored = stored;
+            }
+        }
+        cl_log_info("partitions assigned", "worker=%d count=%d", w->id, parts->cnt);
+        if (cooperative) {
+            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+            if (e)
+                rd_kafka_error_destroy(e);
+        } else {
+            rd_kafka_assign(rk, parts);
+        }
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        /* Still ours until unassigned: store what we hold, once; else drop it. */
+        if (w->batch.n && try_commit(w) != CL_WRITE_OK)
+            for (int i = 0; i < parts->cnt; i++)
+                cl_batch_drop_partition(&w->batch, parts->elems[i].topic,
+                                        parts->elems[i].partition);
+        for (int i = 0; i < parts->cnt; i++) {
+            assigned_t *a = find_part(w, parts->elems[i].topic, parts->elems[i].partition);
+            cl_metrics_lag(parts->elems[i].topic, parts->elems[i].partition, -1);
+            if (a)
+                *a = w->parts[--w->nparts];
+        }
+        cl_log_info("partitions revoked", "worker=%d count=%d", w->id, parts->cnt);
+        if (cooperative) {
+            rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+            if (e)
+                rd_kafka_error_destroy(e);
+        } else {
+            rd_kafka_assign(rk, NULL);
+        }
+        return;
+    }
+    cl_log_error("rebalance error", "worker=%d error=\"%s\"", w->id, rd_kafka_err2str(err));
+    rd_kafka_assign(rk, NULL);
+    w->nparts = 0;
+}
+
+/** @brief Broker-level errors: log state changes once. */
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    cl_worker_t *w = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT ||
+        err == RD_KAFKA_RESP_ERR__RESOLVE)
+        set_kafka_state(w, 0, reason);
+    else if (err == RD_KAFKA_RESP_ERR__FATAL)
+        cl_log_error("fatal Kafka client error", "worker=%d error=\"%s\"", w->id, reason);
+}
+
+/** @brief librdkafka's own log lines: debug only (state changes are logged once above). */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    (void)level;
+    char q[600];
+    cl_log_debug("librdkafka", "facility=%s line=%s", fac, cl_log_quote(q, sizeof q, buf));
+}
+
+/** @brief Publish each assigned partition's lag (high watermark − stored offset). */
+static void update_lags(cl_worker_t *w)
+{
+    for (size_t i = 0; i < w->nparts; i++) {
+        int64_t lo, hi;
+        if (rd_kafka_get_watermark_offsets(w->rk, w->parts[i].topic, w->parts[i].partition, &lo,
+                                           &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            hi < 0)
+            continue;
+        int64_t pos = w->parts[i].stored >= 0 ? w->parts[i].stored : lo;
+        cl_metrics_lag(w->parts[i].topic, w->parts[i].partition, hi > pos ? hi - pos : 0);
+    }
+}
+
+/** @brief Use the newest policy set between batches. */
+static void refresh_policies(cl_worker_t *w)
+{
+    if (cl_daemon_policies_generation() == w->pol_gen)
+        return;
+    const cl_policy_set_t *old = w->pol;
+    w->pol = cl_daemon_policies_acquire(&w->pol_gen);
+    cl_decoder_set_policies(w->dec, w->pol);
+    cl_daemon_policies_release(old);
+}
+
+/** @brief Leave the group within the stop budget, even with the broker down. */
+static void close_consumer(cl_worker_t *w, long long deadline_ms)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(w->rk);
+    rd_kafka_error_t *e = rd_kafka_consumer_close_queue(w->rk, q);
+    if (e) {
+        rd_kafka_error_destroy(e);
+    } else {
+        while (!rd_kafka_consumer_closed(w->rk) && now_ms() < deadline_ms) {
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+            if (!ev)
+                continue;
+            if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
+                rd_kafka_topic_partition_list_t *parts = rd_kafka_event_topic_partition_list(ev);
+                rebalance_cb(w->rk, rd_kafka_event_error(ev), parts, w);
+            }
+            rd_kafka_event_destroy(ev);
+        }
+    }
+    rd_kafka_queue_destroy(q);
+    int closed = rd_kafka_consumer_closed(w->rk);
+    rd_kafka_destroy_flags(w->rk, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    w->rk = NULL;
+}
+
+/** @brief The worker thread. */
+static void *worker_main(void *arg)
+{
+    cl_worker_t *w = arg;
+    ensure_pg(w, 1);
+    rd_kafka_topic_partition_list_t *topics =
+        rd_kafka_topic_partition_list_new((int)w->cfg->n_topics);
+    for (size_t i = 0; i < w->cfg->n_topics; i++)
+        rd_kafka_topic_partition_list_add(topics, w->cfg->topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(w->rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e)
+        cl_log_error("subscribe failed", "worker=%d error=\"%s\"", w->id, rd_kafka_err2str(e));
+    long long last_lag = 0;
+    while (cl_daemon_run) {
+        refresh_policies(w);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(w->rk, 50);
+        if (m)
+            handle_message(w, m);
+        if (w->batch.n &&
+            (w->batch.n >= (size_t)w->cfg->batch_max || w->batch.bytes >= BATCH_MAX_BYTES ||
+             now_ms() - w->batch_first_ms >= w->cfg->linger_ms))
+            commit_until_stored(w, 0);
+        if (now_ms() - last_lag >= 1000) {
+            update_lags(w);
+            last_lag = now_ms();
+        }
+    }
+    /* Stop: finish the batch (bounded), then leave the group. */
+    long long deadline = now_ms() + STOP_BUDGET_MS;
+    if (w->batch.n)
+        commit_until_stored(w, deadline);
+    if (w->batch.n)
+        cl_log_warn("stopping with a batch not stored; it will be read again",
+                    "worker=%d events=%zu", w->id, w->batch.n);
+    cl_batch_clear(&w->batch);
+    close_consumer(w, deadline + 2000);
+    return NULL;
+}
+
+/** @brief Create a worker with its consumer and writer. */
+cl_worker_t *cl_worker_create(int id, const cl_config_t *cfg, cl_crash_point_t crash,
+                              long crash_nth, char *err, size_t errsize)
+{
+    cl_worker_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errsize, "out of memory");
+        return NULL;
+    }
+    w->id = id;
+    w->cfg = cfg;
+    w->kafka_up = 1;
+    cl_batch_init(&w->batch);
+    w->pol = cl_daemon_policies_acquire(&w->pol_gen);
+    w->dec = cl_decoder_create(w->pol);
+    w->writer = cl_writer_create(cfg->pg_conninfo, cl_kafka_group(cfg));
+    if (!w->dec || !w->writer) {
+        snprintf(err, errsize, "out of memory");
+        goto error;
+    }
+    if (crash != CL_CRASH_NONE)
+        cl_writer_set_crash(w->writer, crash, crash_nth);
+    rd_kafka_conf_t *conf = cl_kafka_conf(cfg, CL_KAFKA_CONSUMER, err, errsize);
+    if (!conf)
+        goto error;
+    /* Defaults careledger needs unless the operator set them. */
+    static const char *const defaults[][2] = {{"group.id", "careledger"},
+                                              {"auto.offset.reset", "error"},
+                                              {"queued.max.messages.kbytes", "16384"},
+                                              {"client.id", "careledgerd"}};
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+        int given = 0;
+        for (size_t k = 0; k < cfg->n_kafka; k++)
+            given |= strcmp(cfg->kafka[k].key, defaults[i][0]) == 0;
+        if (!given && cl_kafka_set(conf, defaults[i][0], defaults[i][1], err, errsize))
+            goto conf_error;
+    }
+    /* Offsets are PostgreSQL's: Kafka's commits are informational only. */
+    if (cl_kafka_set(conf, "enable.auto.offset.store", "false", err, errsize) ||
+        cl_kafka_set(conf, "enable.auto.commit", "true", err, errsize) ||
+        cl_kafka_set(conf, "enable.partition.eof", "false", err, errsize))
+        goto conf_error;
+    rd_kafka_conf_set_opaque(conf, w);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    char why[512];
+    w->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+    if (!w->rk) {
+        snprintf(err, errsize, "kafka: %s", why);
+        goto conf_error; /* rd_kafka_new() failed: the conf is still ours */
+    }
+    rd_kafka_poll_set_consumer(w->rk);
+    return w;
+conf_error:
+    rd_kafka_conf_destroy(conf);
+error:
+    cl_worker_destroy(w);
+    return NULL;
+}
+
+/** @brief Start the thread. */
+int cl_worker_start(cl_worker_t *w)
+{
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+        return -1;
+    w->started = 1;
+    return 0;
+}
+
+/** @brief Join the thread. */
+void cl_worker_join(cl_worker_t *w)
+{
+    if (w->started)
+        pthread_join(w->thread, NULL);
+    w->started = 0;
+}
+
+/** @brief Free a worker. */
+void cl_worker_destroy(cl_worker_t *w)
+{
+    if (!w)
+        return;
+    if (w->rk)
+        rd_kafka_destroy(w->rk);
+    cl_writer_destroy(w->writer);
+    cl_decoder_destroy(w->dec);
+    cl_batch_free(&w->batch);
+    cl_daemon_policies_release(w->pol);
+    free(w);
+}
