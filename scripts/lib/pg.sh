@@ -4,7 +4,7 @@
 # cl_pg_start exports PGHOST, PGPORT, PGUSER and PGDATABASE.
 
 CL_PG_BIN=${CL_PG_BIN:-/usr/lib/postgresql/15/bin}
-CL_PG_DIR=
+CL_PG_DIR=${CL_PG_DIR:-}
 
 # Run a command as the cluster's owner (postgres when we are root: initdb
 # refuses to run as root).
@@ -30,7 +30,7 @@ cl_pg_start() {
   cl_pg_as_owner "$CL_PG_BIN/pg_ctl" -D "$CL_PG_DIR/data" -l "$CL_PG_DIR/server.log" -w -t 60 \
     -o "-k $CL_PG_DIR -p $port -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB" \
     start >/dev/null || { cat "$CL_PG_DIR/server.log" >&2; return 1; }
-  export PGHOST=$CL_PG_DIR PGPORT=$port PGUSER=postgres PGDATABASE=postgres
+  export PGHOST=$CL_PG_DIR PGPORT=$port PGUSER=postgres PGDATABASE=postgres CL_PG_DIR
   echo "postgres: throwaway cluster at $CL_PG_DIR (port $port)"
 }
 
@@ -42,8 +42,3 @@ cl_pg_stop() {
   CL_PG_DIR=
 }
 
-# cl_pg_restart: stop and start the same cluster (tests of PostgreSQL outages).
-cl_pg_restart() {
-  cl_pg_as_owner "$CL_PG_BIN/pg_ctl" -D "$CL_PG_DIR/data" -m fast -w restart \
-    -o "-k $CL_PG_DIR -p $PGPORT -c listen_addresses=''" >/dev/null
-}

@@ -22,8 +22,13 @@ static char bootstrap[512];
 static int setup(void)
 {
     const char *bin = getenv("CARELEDGER_BIN");
-    char *argv[] = {(char *)(bin ? bin : "careledger"), "mock-broker", "--partitions", "4",
-                    "--topics", "t1,x", NULL};
+    char *argv[] = {(char *)(bin ? bin : "careledger"),
+                    "mock-broker",
+                    "--partitions",
+                    "4",
+                    "--topics",
+                    "t1,x",
+                    NULL};
     char line[512];
     if (cl_proc_spawn(&broker, argv) != 0)
         return -1;
@@ -63,8 +68,8 @@ static void test_produce_consume(void)
         snprintf(val, sizeof val, "{\"n\":%d}", i);
         rd_kafka_resp_err_t e =
             rd_kafka_producev(p, RD_KAFKA_V_TOPIC("t1"), RD_KAFKA_V_KEY(key, strlen(key)),
-                              RD_KAFKA_V_VALUE(val, strlen(val)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_END);
+                              RD_KAFKA_V_VALUE(val, strlen(val)),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         CU_ASSERT_EQUAL(e, RD_KAFKA_RESP_ERR_NO_ERROR);
     }
     CU_ASSERT_EQUAL(rd_kafka_flush(p, 20000), RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -110,7 +115,8 @@ static void test_kcat(void)
     char cmd[600];
     snprintf(cmd, sizeof cmd, "kcat -P -b %s -t x", bootstrap);
     CU_ASSERT_EQUAL(cl_proc_run_input(cmd, "hello from kcat\n"), 0);
-    snprintf(cmd, sizeof cmd, "kcat -C -b %s -t x -o beginning -e -q 2>/dev/null | grep -qx 'hello from kcat'",
+    snprintf(cmd, sizeof cmd,
+             "kcat -C -b %s -t x -o beginning -e -q 2>/dev/null | grep -qx 'hello from kcat'",
              bootstrap);
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
@@ -122,11 +128,12 @@ static void test_sigterm(void)
 
 int cl_test_register(void)
 {
-    static const cl_test_t tests[] = {{"prints bootstrap=HOST:PORT first", test_bootstrap_line},
-                                      {"librdkafka produce and consume over TCP", test_produce_consume},
-                                      {"kcat -P and -C", test_kcat},
-                                      {"SIGTERM exits 0", test_sigterm},
-                                      {NULL, NULL}};
+    static const cl_test_t tests[] = {
+        {"prints bootstrap=HOST:PORT first", test_bootstrap_line},
+        {"librdkafka produce and consume over TCP", test_produce_consume},
+        {"kcat -P and -C", test_kcat},
+        {"SIGTERM exits 0", test_sigterm},
+        {NULL, NULL}};
     if (setup() != 0)
         return -1;
     return cl_test_add_suite("mock-broker", tests);

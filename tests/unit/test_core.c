@@ -56,10 +56,10 @@ static void test_instants(void)
     CU_ASSERT_STRING_EQUAL(cl_instant_format(b, buf), "2020-02-10T15:30:00.123456Z");
     CU_ASSERT_EQUAL(cl_instant_parse("2020-02-10T15:30:00-05:30", &b), 0);
     CU_ASSERT_EQUAL(b - a, (int64_t)(5 * 3600 + 1800) * 1000000);
-    CU_ASSERT_EQUAL(cl_instant_parse("2020-02-10T15:30:00", &b), -1);       /* no offset */
-    CU_ASSERT_EQUAL(cl_instant_parse("2020-02-10 15:30:00Z", &b), -1);      /* space */
+    CU_ASSERT_EQUAL(cl_instant_parse("2020-02-10T15:30:00", &b), -1);  /* no offset */
+    CU_ASSERT_EQUAL(cl_instant_parse("2020-02-10 15:30:00Z", &b), -1); /* space */
     CU_ASSERT_EQUAL(cl_instant_parse("2020-02-10T24:00:00Z", &b), -1);
-    CU_ASSERT_EQUAL(cl_instant_parse("2020-02-10T23:59:60Z", &b), -1);      /* leap second */
+    CU_ASSERT_EQUAL(cl_instant_parse("2020-02-10T23:59:60Z", &b), -1); /* leap second */
     CU_ASSERT_EQUAL(cl_instant_parse("2020-02-10T15:30:00+24:00", &b), -1);
     CU_ASSERT_EQUAL(cl_instant_parse("2020-02-10T15:30:00.Z", &b), -1);
     CU_ASSERT_EQUAL(cl_instant_parse("2021-02-29T00:00:00Z", &b), -1);
@@ -109,7 +109,8 @@ static cl_json_status_t scan(cl_json_scanner_t *sc, const char *s)
 static void test_scanner(void)
 {
     cl_json_scanner_t *sc = cl_json_scanner_create();
-    CU_ASSERT_EQUAL(scan(sc, "{\"a\":1,\"b\":\"x\",\"c\":[1,{\"d\":null}],\"e\":true}"), CL_JSON_OK);
+    CU_ASSERT_EQUAL(scan(sc, "{\"a\":1,\"b\":\"x\",\"c\":[1,{\"d\":null}],\"e\":true}"),
+                    CL_JSON_OK);
     CU_ASSERT_EQUAL(cl_json_count(sc), 4);
     CU_ASSERT_EQUAL(cl_json_get(sc, "c")->type, 'a');
     CU_ASSERT_EQUAL(cl_json_get(sc, "b")->type, 's');
@@ -117,7 +118,8 @@ static void test_scanner(void)
     CU_ASSERT_EQUAL(scan(sc, "{\"a\":1,\"a\":2}"), CL_JSON_INVALID);
     CU_ASSERT_EQUAL(scan(sc, "{\"a\":1,\"\\u0061\":2}"), CL_JSON_INVALID);
     CU_ASSERT_EQUAL(scan(sc, "{\"x\":{\"k\":1,\"k\":1}}"), CL_JSON_INVALID);
-    CU_ASSERT_EQUAL(scan(sc, "{\"x\":{\"k\":1},\"y\":{\"k\":1}}"), CL_JSON_OK); /* same key, two objects */
+    CU_ASSERT_EQUAL(scan(sc, "{\"x\":{\"k\":1},\"y\":{\"k\":1}}"),
+                    CL_JSON_OK); /* same key, two objects */
     CU_ASSERT_EQUAL(scan(sc, "{\"a\":\"x\\u0000y\"}"), CL_JSON_OK);
     CU_ASSERT_TRUE(cl_json_get(sc, "a")->has_nul);
     CU_ASSERT_EQUAL(scan(sc, "{\"a\":\"\\\\u0000\"}"), CL_JSON_OK); /* an escaped backslash */
@@ -214,10 +216,11 @@ static void test_config(void)
 {
     cl_config_t c;
     char err[512];
-    const char *p = write_config("{\"kafka\":{\"bootstrap.servers\":\"127.0.0.1:9092\",\"session.timeout.ms\":6000,"
-                                 "\"enable.idempotence\":true},\"postgres\":{\"conninfo\":\"dbname=x\"},"
-                                 "\"ingest\":{\"workers\":2,\"batch_max\":1000},\"policies\":\"pol/*.json\","
-                                 "\"reports\":{\"jurisdictions\":[\"220000\"],\"formats\":[\"json\",\"pdf\"]}}");
+    const char *p = write_config(
+        "{\"kafka\":{\"bootstrap.servers\":\"127.0.0.1:9092\",\"session.timeout.ms\":6000,"
+        "\"enable.idempotence\":true},\"postgres\":{\"conninfo\":\"dbname=x\"},"
+        "\"ingest\":{\"workers\":2,\"batch_max\":1000},\"policies\":\"pol/*.json\","
+        "\"reports\":{\"jurisdictions\":[\"220000\"],\"formats\":[\"json\",\"pdf\"]}}");
     CU_ASSERT_EQUAL_FATAL(cl_config_load(p, &c, err, sizeof err), 0);
     CU_ASSERT_EQUAL(c.n_kafka, 3);
     CU_ASSERT_STRING_EQUAL(c.kafka[1].value, "6000");
@@ -261,7 +264,8 @@ static void test_config(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "twice"));
     CU_ASSERT_EQUAL(cl_config_load("/nonexistent.json", &c, err, sizeof err), -1);
     /* The example configuration is valid. */
-    CU_ASSERT_EQUAL(cl_config_load(cl_test_src("config/careledger.example.json"), &c, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(
+        cl_config_load(cl_test_src("config/careledger.example.json"), &c, err, sizeof err), 0);
     cl_config_clear(&c);
     CU_ASSERT_TRUE(cl_config_kafka_secret("sasl.password"));
     CU_ASSERT_FALSE(cl_config_kafka_secret("bootstrap.servers"));

@@ -21,38 +21,38 @@ static cl_reject_t rej;
 /** One valid event of every type (SPEC §3). */
 static const char *const VALID[] = {
     "{" ENV "\"event_id\":\"r1\",\"type\":\"region.registered\",\"code\":\"220000\",\"name\":"
-            "\"吉林省\",\"parent\":null,\"level\":\"province\"}",
+    "\"吉林省\",\"parent\":null,\"level\":\"province\"}",
     "{" ENV "\"event_id\":\"u1\",\"type\":\"unit.registered\",\"unit_id\":\"U1\",\"name\":"
-            "\"县医院\",\"region\":\"220102\",\"kind\":\"hospital\",\"level\":\"county\"}",
+    "\"县医院\",\"region\":\"220102\",\"kind\":\"hospital\",\"level\":\"county\"}",
     "{" ENV "\"event_id\":\"w1\",\"type\":\"worker.registered\",\"worker_id\":\"W1\",\"unit_id\":"
-            "\"U1\",\"role\":\"nurse\",\"staff\":\"contract\",\"spouse_worker_id\":\"W2\","
-            "\"children\":1,\"elders\":2}",
+    "\"U1\",\"role\":\"nurse\",\"staff\":\"contract\",\"spouse_worker_id\":\"W2\","
+    "\"children\":1,\"elders\":2}",
     "{" ENV "\"event_id\":\"s1\",\"type\":\"shift.completed\",\"worker_id\":\"W1\",\"unit_id\":"
-            "\"U1\",\"start\":\"2020-02-10T08:00:00+08:00\",\"end\":\"2020-02-10T16:00:00+08:00\","
-            "\"exposure\":\"direct\",\"post\":\"发热门诊\"}",
+    "\"U1\",\"start\":\"2020-02-10T08:00:00+08:00\",\"end\":\"2020-02-10T16:00:00+08:00\","
+    "\"exposure\":\"direct\",\"post\":\"发热门诊\"}",
     "{" ENV "\"event_id\":\"c1\",\"type\":\"shift.cancelled\",\"cancels\":\"s1\",\"reason\":"
-            "\"entered twice\"}",
+    "\"entered twice\"}",
     "{" ENV
     "\"event_id\":\"d1\",\"type\":\"deployment.started\",\"deployment_id\":\"D1\",\"worker_id\":"
     "\"W1\",\"team\":\"吉林援鄂医疗队\",\"destination\":\"武汉\",\"date\":\"2020-02-16\"}",
     "{" ENV "\"event_id\":\"d2\",\"type\":\"deployment.ended\",\"deployment_id\":\"D1\",\"date\":"
-            "\"2020-02-29\"}",
+    "\"2020-02-29\"}",
     "{" ENV "\"event_id\":\"b1\",\"type\":\"benefit.delivered\",\"measure\":\"JL-05\",\"worker_"
-            "id\":\"W1\",\"date\":\"2020-02-20\",\"amount_fen\":500000,\"reference\":\"慰问金\"}",
+    "id\":\"W1\",\"date\":\"2020-02-20\",\"amount_fen\":500000,\"reference\":\"慰问金\"}",
     "{" ENV "\"event_id\":\"p1\",\"type\":\"subsidy.paid\",\"worker_id\":\"W1\",\"unit_id\":\"U1\","
-            "\"line\":\"temp_subsidy\",\"period\":\"2020-02\",\"amount_fen\":1240000,\"date\":"
-            "\"2020-03-10\",\"funding\":\"provincial\"}",
+    "\"line\":\"temp_subsidy\",\"period\":\"2020-02\",\"amount_fen\":1240000,\"date\":"
+    "\"2020-03-10\",\"funding\":\"provincial\"}",
     "{" ENV "\"event_id\":\"i1\",\"type\":\"injury.reported\",\"case_id\":\"K1\",\"worker_id\":"
-            "\"W1\",\"date\":\"2020-02-21\"}",
+    "\"W1\",\"date\":\"2020-02-21\"}",
     "{" ENV "\"event_id\":\"i2\",\"type\":\"injury.recognized\",\"case_id\":\"K1\",\"date\":\"2020-"
-            "02-21\"}",
+    "02-21\"}",
     "{" ENV "\"event_id\":\"i3\",\"type\":\"injury.paid\",\"case_id\":\"K1\",\"date\":\"2020-02-"
-            "23\",\"amount_fen\":100000}",
+    "23\",\"amount_fen\":100000}",
     "{" ENV "\"event_id\":\"m1\",\"type\":\"measure.status\",\"region\":\"120106\",\"measure\":"
-            "\"HQ-21\",\"status\":\"in_progress\",\"date\":\"2020-02-21\",\"note\":\"巡逻\"}",
+    "\"HQ-21\",\"status\":\"in_progress\",\"date\":\"2020-02-21\",\"note\":\"巡逻\"}",
     "{" ENV "\"event_id\":\"g1\",\"type\":\"budget.allocated\",\"budget_id\":\"B1\",\"scope\":"
-            "\"U1\",\"line\":\"temp_subsidy\",\"amount_fen\":100000000,\"from\":\"2020-01-24\","
-            "\"to\":\"2020-12-31\",\"funding\":\"district\"}",
+    "\"U1\",\"line\":\"temp_subsidy\",\"amount_fen\":100000000,\"from\":\"2020-01-24\","
+    "\"to\":\"2020-12-31\",\"funding\":\"district\"}",
 };
 
 /** @brief Load the repository's policies once. */
@@ -137,7 +137,7 @@ static void test_envelope_rejections(void)
     char big[CL_EVENT_MAX_BYTES + 64];
     int n = snprintf(big, sizeof big,
                      "{" ENV "\"event_id\":\"x\",\"type\":\"injury.recognized\",\"case_id\":\"K\","
-                             "\"date\":\"2020-02-01\",\"pad\":\"");
+                     "\"date\":\"2020-02-01\",\"pad\":\"");
     memset(big + n, 'a', sizeof big - (size_t)n);
     memcpy(big + CL_EVENT_MAX_BYTES - 1, "\"}", 3); /* 64 KiB + 1 byte */
     expect(big, "too_large");
@@ -218,7 +218,7 @@ static void test_field_rejections(void)
     expect(variant(12, "HQ-21", "HQ-20"), "bad_value:measure"); /* not a status track */
     /* HQ-18b is the family-scoped supplies track. */
     accept("{" ENV "\"event_id\":\"b2\",\"type\":\"benefit.delivered\",\"measure\":\"HQ-18b\","
-                   "\"family_id\":\"F1\",\"date\":\"2020-02-20\"}");
+           "\"family_id\":\"F1\",\"date\":\"2020-02-20\"}");
     CU_ASSERT_STRING_EQUAL(ev.track->id, "HQ-18b");
 }
 
@@ -314,7 +314,7 @@ static void test_hostile(void)
     char deep[4096];
     int n = snprintf(deep, sizeof deep,
                      "{" ENV "\"event_id\":\"x\",\"type\":\"injury.recognized\",\"case_id\":\"K\","
-                             "\"date\":\"2020-02-01\",\"n\":");
+                     "\"date\":\"2020-02-01\",\"n\":");
     for (int i = 0; i < 200; i++)
         deep[n++] = '[';
     for (int i = 0; i < 200; i++)
@@ -330,7 +330,7 @@ static void test_hostile(void)
     static char arr[CL_EVENT_MAX_BYTES];
     n = snprintf(arr, sizeof arr,
                  "{" ENV "\"event_id\":\"x\",\"type\":\"injury.recognized\",\"case_id\":\"K\","
-                         "\"date\":\"2020-02-01\",\"a\":[");
+                 "\"date\":\"2020-02-01\",\"a\":[");
     for (int i = 0; i < 10000; i++)
         n += snprintf(arr + n, sizeof arr - (size_t)n, "%s1", i ? "," : "");
     snprintf(arr + n, sizeof arr - (size_t)n, "]}");

@@ -168,10 +168,12 @@ static void test_hongqiao(void)
     CU_ASSERT_EQUAL(p->own.frontline, CL_FRONTLINE_DIRECT);
     CU_ASSERT_EQUAL(p->own.deploy_rule, CL_DEPLOY_MULTIPLIER);
     CU_ASSERT_EQUAL(p->own.deploy_value, 2);
-    /* HQ-18: a family-scoped recurring money track of ≥ 1000 yuan every 30 days, supplies every 7. */
+    /* HQ-18: a family-scoped recurring money track of ≥ 1000 yuan every 30 days, supplies every 7.
+     */
     const cl_measure_t *m18 = &p->measures[17];
     CU_ASSERT_EQUAL_FATAL(m18->n_tracks, 2);
-    const cl_track_t *a = cl_policy_set_track(set, "HQ-18a"), *b = cl_policy_set_track(set, "HQ-18b");
+    const cl_track_t *a = cl_policy_set_track(set, "HQ-18a"),
+                     *b = cl_policy_set_track(set, "HQ-18b");
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     CU_ASSERT_EQUAL(a->kind, CL_TRACK_RECURRING);
@@ -187,7 +189,8 @@ static void test_hongqiao(void)
     CU_ASSERT_EQUAL(t20->kind, CL_TRACK_ONCE);
     CU_ASSERT_EQUAL(t20->min_sum_insured_fen, 50000000);
     /* HQ-11: injury recognised the same day, paid within 3 days. */
-    const cl_track_t *r = cl_policy_set_track(set, "HQ-11a"), *pay = cl_policy_set_track(set, "HQ-11b");
+    const cl_track_t *r = cl_policy_set_track(set, "HQ-11a"),
+                     *pay = cl_policy_set_track(set, "HQ-11b");
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     CU_ASSERT_PTR_NOT_NULL_FATAL(pay);
     CU_ASSERT_EQUAL(r->stage, CL_STAGE_RECOGNITION);
@@ -263,8 +266,8 @@ static cl_policy_t *load_text(const char *text, char *err, size_t errsize)
     return p;
 }
 
-#define HEAD                                                                                   \
-    "{\"id\":\"t\",\"region\":\"120106\",\"title\":\"t\",\"issuer\":\"i\",\"effective_from\":" \
+#define HEAD                                                                                       \
+    "{\"id\":\"t\",\"region\":\"120106\",\"title\":\"t\",\"issuer\":\"i\",\"effective_from\":"     \
     "\"2020-01-24\",\"effective_to\":null,"
 
 static void test_loader_errors(void)
@@ -274,21 +277,25 @@ static void test_loader_errors(void)
     p = load_text(HEAD "\"measures\":[],\"colour\":\"red\"}", err, sizeof err);
     CU_ASSERT_PTR_NULL(p);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "$.colour: unknown key"));
-    p = load_text(HEAD "\"measures\":[{\"id\":\"HQ-01\",\"no\":\"1\",\"item\":null,\"title\":\"t\","
-                       "\"text\":\"x\",\"responsible\":[],\"lead\":[],\"owner\":null,\"deadline\":null}]}",
-                  err, sizeof err);
+    p = load_text(
+        HEAD "\"measures\":[{\"id\":\"HQ-01\",\"no\":\"1\",\"item\":null,\"title\":\"t\","
+             "\"text\":\"x\",\"responsible\":[],\"lead\":[],\"owner\":null,\"deadline\":null}]}",
+        err, sizeof err);
     CU_ASSERT_PTR_NULL(p);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "$.measures[0].track: missing"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "HQ-01") || strstr(err, "measures[0]"));
-    p = load_text(HEAD "\"measures\":[{\"id\":\"HQ-01\",\"no\":\"1\",\"item\":null,\"title\":\"t\","
-                       "\"text\":\"x\",\"responsible\":[],\"lead\":[],\"owner\":null,\"deadline\":null,"
-                       "\"track\":{\"kind\":\"once\",\"scope\":\"worker\",\"eligible\":\"frontline\",\"cadence_days\":7}}]}",
+    p = load_text(HEAD
+                  "\"measures\":[{\"id\":\"HQ-01\",\"no\":\"1\",\"item\":null,\"title\":\"t\","
+                  "\"text\":\"x\",\"responsible\":[],\"lead\":[],\"owner\":null,\"deadline\":null,"
+                  "\"track\":{\"kind\":\"once\",\"scope\":\"worker\",\"eligible\":\"frontline\","
+                  "\"cadence_days\":7}}]}",
                   err, sizeof err);
     CU_ASSERT_PTR_NULL(p);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "$.measures[0].track.cadence_days: unknown key"));
-    p = load_text(HEAD "\"measures\":[{\"id\":\"HQ-02\",\"no\":\"1\",\"item\":null,\"title\":\"t\","
-                       "\"text\":\"x\",\"responsible\":[],\"lead\":[],\"owner\":null,\"deadline\":null,"
-                       "\"track\":{\"kind\":\"status\"}}]}",
+    p = load_text(HEAD
+                  "\"measures\":[{\"id\":\"HQ-02\",\"no\":\"1\",\"item\":null,\"title\":\"t\","
+                  "\"text\":\"x\",\"responsible\":[],\"lead\":[],\"owner\":null,\"deadline\":null,"
+                  "\"track\":{\"kind\":\"status\"}}]}",
                   err, sizeof err);
     CU_ASSERT_PTR_NULL(p);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "$.measures[0].id"));
@@ -332,7 +339,8 @@ static void test_resolution(void)
     CU_ASSERT_EQUAL(cl_region_struct_parent("000000", parent), -1);
 
     /* A Changchun district inherits 吉林's policy, and national's defaults. */
-    CU_ASSERT_EQUAL_FATAL(cl_policy_set_resolve(set, "220102", d, NULL, NULL, &r, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_policy_set_resolve(set, "220102", d, NULL, NULL, &r, err, sizeof err),
+                          0);
     CU_ASSERT_STRING_EQUAL(r.policy->id, "jilin-2020-03-08");
     CU_ASSERT_EQUAL(r.settings.deploy_value, 60000);
     CU_ASSERT_EQUAL(r.settings.max_consecutive_days, 14); /* from national */
@@ -347,7 +355,8 @@ static void test_resolution(void)
     CU_ASSERT_STRING_EQUAL(r.policy->id, "national");
     CU_ASSERT_EQUAL(r.settings.deploy_rule, CL_DEPLOY_NONE);
     /* A registered parent wins over the code structure. */
-    CU_ASSERT_EQUAL(cl_policy_set_resolve(set, "999901", d, parent_cb, NULL, &r, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(cl_policy_set_resolve(set, "999901", d, parent_cb, NULL, &r, err, sizeof err),
+                    0);
     CU_ASSERT_STRING_EQUAL(r.policy->id, "jilin-2020-03-08");
     /* Before any policy is in force. */
     cl_date_parse("2019-12-31", &d);

@@ -1,0 +1,275 @@
+/**
+ * @file test_ingest.c
+ * @brief careledgerd consumes Kafka into PostgreSQL exactly once (issue 3):
+ * the broker, the daemon and the CLI run as separate processes; expected
+ * numbers come from the test's own generator, never from the database.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cltest.h"
+#include "harness.h"
+
+#define N_MAIN     50000
+#define CATCH_UP_S 240
+
+static char clean_digest[33];
+static cl_stream_expect_t main_stream;
+static char stream_dir[256];
+
+/** @brief Monotonic seconds. */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/** @brief Produce the stream from a background process. */
+static int produce_async(cl_it_t *it, const cl_stream_expect_t *e, cl_proc_t *p)
+{
+    char cmd[4096];
+    int n = snprintf(cmd, sizeof cmd, "exec >>'%s/produce.log' 2>&1; ", it->dir);
+    for (int t = 0; t < CL_STREAM_TOPICS; t++)
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n,
+                      "'%s' produce '%s' --topic %s --config '%s' && ", cl_it_bin(), e->files[t],
+                      cl_stream_topics[t], it->config);
+    snprintf(cmd + n, sizeof cmd - (size_t)n, "true");
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    return cl_proc_spawn(p, argv);
+}
+
+/** @brief Wait for a background process to exit; its status. */
+static int wait_exit(cl_proc_t *p, int timeout_s)
+{
+    return cl_proc_stop(p, 0, timeout_s * 1000);
+}
+
+/** @brief Wait until at least @p n messages are consumed. */
+static void wait_at_least(cl_it_t *it, long n, int timeout_s)
+{
+    cl_it_status_t st;
+    for (int i = 0; i < timeout_s * 5; i++) {
+        if (cl_it_status(it, &st) == 0 && st.consumed >= n)
+            return;
+        usleep(200 * 1000);
+    }
+}
+
+/** @brief The daemon process is still alive. */
+static int alive(const cl_proc_t *p)
+{
+    int status;
+    return waitpid(p->pid, &status, WNOHANG) == 0;
+}
+
+static void test_main_stream(void)
+{
+    cl_it_t it;
+    cl_proc_t d, prod;
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_main", 8, 2), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_daemon_start(&it, &d, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(produce_async(&it, &main_stream, &prod), 0); /* while it consumes */
+    CU_ASSERT_EQUAL(wait_exit(&prod, 120), 0);
+    CU_ASSERT_EQUAL(cl_it_wait_consumed(&it, main_stream.total, CATCH_UP_S), 0);
+    cl_it_status_t st;
+    CU_ASSERT_EQUAL_FATAL(cl_it_status(&it, &st), 0);
+    cl_it_assert_expected(&st, &main_stream);
+    /* Every row of SPEC §11's table is there with its reason. */
+    static const char *const reasons[] = {
+        "invalid_json",        "invalid_utf8",         "too_large",
+        "unsupported_schema",  "unknown_type",         "missing_field:worker_id",
+        "bad_type:amount_fen", "bad_value:exposure",   "bad_value:name",
+        "bad_time:date",       "bad_time:end",         "bad_amount:amount_fen",
+        "unknown_measure",     "conflicting_duplicate"};
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+        CU_ASSERT_TRUE(cl_stream_expected_reason(&main_stream, reasons[i]) > 0);
+    CU_ASSERT_EQUAL(cl_it_digest(&it, clean_digest), 0);
+    CU_ASSERT_EQUAL(cl_proc_stop(&d, SIGTERM, 10000), 0);
+    cl_it_teardown(&it);
+}
+
+static void test_stop_restart(void)
+{
+    cl_it_t it;
+    cl_proc_t d, prod;
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_restart", 8, 2), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 2, 500, 50), 0);
+    CU_ASSERT_EQUAL_FATAL(produce_async(&it, &main_stream, &prod), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_daemon_start(&it, &d, NULL), 0);
+    wait_at_least(&it, main_stream.total / 3, 120);
+    /* SIGTERM: finish the batch, commit, leave the group, exit 0 within 10 s. */
+    double t0 = now_s();
+    CU_ASSERT_EQUAL(cl_proc_stop(&d, SIGTERM, 10000), 0);
+    CU_ASSERT_TRUE(now_s() - t0 < 10.0);
+    cl_it_status_t mid;
+    CU_ASSERT_EQUAL(cl_it_status(&it, &mid), 0);
+    CU_ASSERT_TRUE(mid.consumed > 0);
+    CU_ASSERT_EQUAL(wait_exit(&prod, 120), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_daemon_start(&it, &d, NULL), 0);
+    CU_ASSERT_EQUAL(cl_it_wait_consumed(&it, main_stream.total, CATCH_UP_S), 0);
+    cl_it_status_t st;
+    CU_ASSERT_EQUAL_FATAL(cl_it_status(&it, &st), 0);
+    cl_it_assert_expected(&st, &main_stream); /* nothing read twice, nothing missed */
+    char digest[33];
+    CU_ASSERT_EQUAL(cl_it_digest(&it, digest), 0);
+    CU_ASSERT_STRING_EQUAL(digest, clean_digest);
+    CU_ASSERT_EQUAL(cl_proc_stop(&d, SIGTERM, 10000), 0);
+    cl_it_teardown(&it);
+}
+
+static void test_crashes(void)
+{
+    cl_it_t it;
+    cl_proc_t d;
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_crash", 8, 2), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 2, 400, 50), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_produce_stream(&it, &main_stream), 0);
+    /* A crash forced at each of three points inside a batch. */
+    static const char *const points[] = {"after_copy", "before_commit", "after_commit"};
+    for (int i = 0; i < 3; i++) {
+        char env[64];
+        snprintf(env, sizeof env, "CARELEDGER_TEST_CRASH=%s:3", points[i]);
+        CU_ASSERT_EQUAL_FATAL(cl_it_daemon_start(&it, &d, env), 0);
+        int status = wait_exit(&d, 120);
+        if (status != 128 + SIGKILL)
+            fprintf(stderr, "\n  %s: daemon exit status %d\n", points[i], status);
+        CU_ASSERT_EQUAL(status, 128 + SIGKILL);
+    }
+    /* kill -9 at 5 random moments, restarting each time. */
+    srand(7);
+    for (int i = 0; i < 5; i++) {
+        CU_ASSERT_EQUAL_FATAL(cl_it_daemon_start(&it, &d, NULL), 0);
+        usleep((useconds_t)(1500 + rand() % 2500) * 1000);
+        CU_ASSERT_EQUAL(cl_proc_stop(&d, SIGKILL, 5000), 128 + SIGKILL);
+    }
+    CU_ASSERT_EQUAL_FATAL(cl_it_daemon_start(&it, &d, NULL), 0);
+    CU_ASSERT_EQUAL(cl_it_wait_consumed(&it, main_stream.total, CATCH_UP_S), 0);
+    cl_it_status_t st;
+    CU_ASSERT_EQUAL_FATAL(cl_it_status(&it, &st), 0);
+    cl_it_assert_expected(&st, &main_stream);
+    char digest[33];
+    CU_ASSERT_EQUAL(cl_it_digest(&it, digest), 0);
+    CU_ASSERT_STRING_EQUAL(digest, clean_digest);
+    CU_ASSERT_EQUAL(cl_proc_stop(&d, SIGTERM, 10000), 0);
+    cl_it_teardown(&it);
+}
+
+static void test_postgres_outage(void)
+{
+    cl_it_t it;
+    cl_proc_t d, prod;
+    const char *pgctl = getenv("CARELEDGER_PGCTL");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pgctl);
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_pgdown", 8, 2), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 2, 500, 50), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_daemon_start(&it, &d, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(produce_async(&it, &main_stream, &prod), 0);
+    wait_at_least(&it, main_stream.total / 5, 120);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "'%s' stop", pgctl);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    sleep(5);
+    CU_ASSERT_TRUE(alive(&d)); /* paused, not exited */
+    snprintf(cmd, sizeof cmd, "'%s' start", pgctl);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    CU_ASSERT_EQUAL(wait_exit(&prod, 120), 0);
+    CU_ASSERT_EQUAL(cl_it_wait_consumed(&it, main_stream.total, CATCH_UP_S), 0);
+    CU_ASSERT_TRUE(alive(&d));
+    cl_it_status_t st;
+    CU_ASSERT_EQUAL_FATAL(cl_it_status(&it, &st), 0);
+    cl_it_assert_expected(&st, &main_stream);
+    char digest[33];
+    CU_ASSERT_EQUAL(cl_it_digest(&it, digest), 0);
+    CU_ASSERT_STRING_EQUAL(digest, clean_digest);
+    CU_ASSERT_EQUAL(cl_proc_stop(&d, SIGTERM, 10000), 0);
+    cl_it_teardown(&it);
+}
+
+static void test_two_daemons(void)
+{
+    cl_it_t it;
+    cl_proc_t a, b, prod;
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_two", 8, 1), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 1, 500, 50), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_daemon_start(&it, &a, NULL), 0);
+    /* The second daemon's HTTP port differs: a second config beside the first. */
+    cl_it_t it_b = it;
+    snprintf(it_b.config, sizeof it_b.config, "%s/careledger-b.json", it.dir);
+    it_b.http_port = it.http_port + 1;
+    CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it_b, 1, 500, 50), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_daemon_start(&it_b, &b, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(produce_async(&it, &main_stream, &prod), 0);
+    wait_at_least(&it, main_stream.total / 3, 120);
+    CU_ASSERT_EQUAL(cl_proc_stop(&a, SIGTERM, 10000), 0); /* b takes a's partitions */
+    CU_ASSERT_EQUAL(wait_exit(&prod, 120), 0);
+    CU_ASSERT_EQUAL(cl_it_wait_consumed(&it, main_stream.total, CATCH_UP_S), 0);
+    cl_it_status_t st;
+    CU_ASSERT_EQUAL_FATAL(cl_it_status(&it, &st), 0);
+    cl_it_assert_expected(&st, &main_stream);
+    char digest[33];
+    CU_ASSERT_EQUAL(cl_it_digest(&it, digest), 0);
+    CU_ASSERT_STRING_EQUAL(digest, clean_digest);
+    CU_ASSERT_EQUAL(cl_proc_stop(&b, SIGTERM, 10000), 0);
+    cl_it_teardown(&it);
+}
+
+static void test_ingest_file_twice(void)
+{
+    cl_it_t it;
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_file", 0, 1), 0);
+    char args[1700];
+    snprintf(args, sizeof args, "ingest-file '%s' '%s' '%s'", main_stream.files[0],
+             main_stream.files[1], main_stream.files[2]);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, args), 0);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, args), 0); /* the second run adds nothing */
+    cl_it_status_t st;
+    CU_ASSERT_EQUAL_FATAL(cl_it_status(&it, &st), 0);
+    cl_it_assert_expected(&st, &main_stream);
+    char digest[33];
+    CU_ASSERT_EQUAL(cl_it_digest(&it, digest), 0);
+    CU_ASSERT_STRING_EQUAL(digest, clean_digest);
+    /* Each file's position is its line count: topic file:NAME, partition 0. */
+    char want[256];
+    snprintf(want, sizeof want,
+             "file:assistance.jsonl=%ld,file:reference.jsonl=%ld,file:shifts.jsonl=%ld",
+             main_stream.lines[2], main_stream.lines[0], main_stream.lines[1]);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(topic || '=' || next_offset, ',' "
+                                          "ORDER BY topic) FROM careledger.offsets"),
+                           want);
+    cl_it_teardown(&it);
+}
+
+/** @brief Remove the generated stream at exit. */
+static void remove_stream(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", stream_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", stream_dir);
+}
+
+int cl_test_register(void)
+{
+    static const cl_test_t tests[] = {
+        {"50,000 events, 3 topics x 8 partitions, produced while consuming", test_main_stream},
+        {"clean stop (SIGTERM within 10 s) and restart", test_stop_restart},
+        {"crash points and kill -9 at 5 random moments", test_crashes},
+        {"PostgreSQL stopped for 5 s mid-ingest", test_postgres_outage},
+        {"two daemons in one group, one stopped", test_two_daemons},
+        {"ingest-file twice adds nothing", test_ingest_file_twice},
+        {NULL, NULL}};
+    snprintf(stream_dir, sizeof stream_dir, "/tmp/cl-stream-%d", (int)getpid());
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", stream_dir);
+    if (system(cmd) != 0 ||
+        cl_stream_generate(stream_dir, 1, N_MAIN, 0.01, 0.005, 2, &main_stream) != 0)
+        return -1;
+    atexit(remove_stream);
+    return cl_test_add_suite("ingest", tests);
+}
