@@ -3,8 +3,9 @@
  * @brief An ingest worker: Kafka consumer → decoder → batch → PostgreSQL.
  *
  * Offsets live in PostgreSQL only: on assignment the worker seeks to the
- * stored next_offset (the beginning when none is stored); Kafka's own
- * committed offsets are informational (stored after each commit).
+ * stored next_offset (the beginning when none is stored). Kafka's own
+ * auto-commit and offset store are off; after each PostgreSQL commit the
+ * worker commits the same offsets to Kafka asynchronously, for tools only.
  */
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
@@ -184,8 +185,8 @@ static void committed(cl_worker_t *w, double seconds)
             rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->end;
         }
     }
-    if (list->cnt)
-        rd_kafka_offsets_store(w->rk, list); /* informational only (SPEC §6) */
+    if (list->cnt) /* informational only (SPEC §6): PostgreSQL holds the real offsets */
+        rd_kafka_commit(w->rk, list, 1);
     rd_kafka_topic_partition_list_destroy(list);
     count_dead(b);
     cl_metrics_batch((long)b->n, acc, dup, seconds);
@@ -538,7 +539,7 @@ cl_worker_t *cl_worker_create(int id, const cl_config_t *cfg, cl_crash_point_t c
     }
     /* Offsets are PostgreSQL's: Kafka's commits are informational only. */
     if (cl_kafka_set(conf, "enable.auto.offset.store", "false", err, errsize) ||
-        cl_kafka_set(conf, "enable.auto.commit", "true", err, errsize) ||
+        cl_kafka_set(conf, "enable.auto.commit", "false", err, errsize) ||
         cl_kafka_set(conf, "enable.partition.eof", "false", err, errsize))
         goto conf_error;
     rd_kafka_conf_set_opaque(conf, w);

@@ -4,7 +4,10 @@
  */
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +68,8 @@ int cl_it_write_config(cl_it_t *it, int workers, int batch_max, int linger_ms)
             "\"policies\":\"%s\",\"http\":{\"listen\":\"127.0.0.1:%d\"},"
             "\"reports\":{\"out_dir\":\"%s/reports\"},\"log\":{\"level\":\"info\"}}\n",
             it->bootstrap[0] ? it->bootstrap : "127.0.0.1:1", it->name, workers, batch_max,
-            linger_ms, cl_test_src("config/policies"), it->http_port, it->dir);
+            linger_ms, it->policies[0] ? it->policies : cl_test_src("config/policies"),
+            it->http_port, it->dir);
     return fclose(f);
 }
 
@@ -240,4 +244,55 @@ int cl_it_digest(cl_it_t *it, char *out)
             "md5(payload)), '') FROM careledger.dead_letters))");
     snprintf(out, 33, "%s", v);
     return strncmp(v, "ERROR", 5) == 0 ? -1 : 0;
+}
+
+/** @brief A minimal HTTP/1.0 GET on loopback. */
+int cl_it_http_get(int port, const char *path, char *body, size_t size)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    char req[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    if (write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return -1;
+    }
+    static char resp[1 << 20];
+    size_t got = 0;
+    ssize_t k;
+    while (got < sizeof resp - 1 && (k = read(fd, resp + got, sizeof resp - 1 - got)) > 0)
+        got += (size_t)k;
+    close(fd);
+    resp[got] = '\0';
+    int code = 0;
+    if (sscanf(resp, "HTTP/1.%*d %d", &code) != 1)
+        return -1;
+    const char *b = strstr(resp, "\r\n\r\n");
+    snprintf(body, size, "%s", b ? b + 4 : "");
+    return code;
+}
+
+/** @brief Count matching lines across the daemon logs of this scenario. */
+int cl_it_log_count(cl_it_t *it, const char *needle)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cat '%s'/daemon-*.log 2>/dev/null | grep -cF -- '%s'", it->dir,
+             needle);
+    FILE *f = popen(cmd, "r");
+    int n = 0;
+    if (f) {
+        if (fscanf(f, "%d", &n) != 1)
+            n = 0;
+        pclose(f);
+    }
+    return n;
 }

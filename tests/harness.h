@@ -18,6 +18,7 @@ typedef struct cl_it {
     char bootstrap[256];
     cl_proc_t broker;
     int http_port;
+    char policies[300]; /* policy path for the config; "" = the repository's */
 } cl_it_t;
 
 typedef struct cl_it_status {
@@ -53,6 +54,13 @@ int cl_it_wait_consumed(cl_it_t *it, long total, int timeout_s);
 void cl_it_assert_expected(const cl_it_status_t *st, const cl_stream_expect_t *exp);
 /** @brief md5 over the stored events and dead letters (not ids/times), into @p out (33). */
 int cl_it_digest(cl_it_t *it, char *out);
+/**
+ * @brief GET http://127.0.0.1:PORT@p path; the status code, with the body in
+ * @p body (NUL-terminated, cut at @p size). -1 when it cannot connect.
+ */
+int cl_it_http_get(int port, const char *path, char *body, size_t size);
+/** @brief Count the lines of a daemon log (DIR/daemon-*.log) containing @p needle. */
+int cl_it_log_count(cl_it_t *it, const char *needle);
 /** @brief Run SQL in the test database and return the first value (static buffer). */
 const char *cl_it_sql(cl_it_t *it, const char *sql);
 

@@ -147,8 +147,8 @@ static int valid_line(rng_t *r, long i, char *buf, size_t size, int *keyed)
     if (kind < 15) {
         snprintf(buf, size,
                  "{" ENV ",\"event_id\":\"w%ld\",\"type\":\"worker.registered\",\"worker_id\":\"W%"
-                         "ld\",\"unit_id\":\"U%ld\",\"role\":\"nurse\",\"staff\":\"contract\","
-                         "\"children\":%ld,\"elders\":1}",
+                 "ld\",\"unit_id\":\"U%ld\",\"role\":\"nurse\",\"staff\":\"contract\","
+                 "\"children\":%ld,\"elders\":1}",
                  day, hour, i, worker, unit, pick(r, 3));
         return 0;
     }
@@ -156,8 +156,8 @@ static int valid_line(rng_t *r, long i, char *buf, size_t size, int *keyed)
         int len = 4 + (int)pick(r, 9);
         snprintf(buf, size,
                  "{" ENV ",\"event_id\":\"s%ld\",\"type\":\"shift.completed\",\"worker_id\":\"W%"
-                         "ld\",\"unit_id\":\"U%ld\",\"start\":\"2020-02-%02dT%02d:00:00+08:00\","
-                         "\"end\":\"2020-02-%02dT%02d:00:00+08:00\",\"exposure\":\"%s\"}",
+                 "ld\",\"unit_id\":\"U%ld\",\"start\":\"2020-02-%02dT%02d:00:00+08:00\","
+                 "\"end\":\"2020-02-%02dT%02d:00:00+08:00\",\"exposure\":\"%s\"}",
                  day, hour, i, worker, unit, day, hour % 12, day, hour % 12 + len,
                  pick(r, 2) ? "direct" : "other");
         return 1;
@@ -166,16 +166,16 @@ static int valid_line(rng_t *r, long i, char *buf, size_t size, int *keyed)
         *keyed = 0;
         snprintf(buf, size,
                  "{" ENV ",\"event_id\":\"d%ld\",\"type\":\"deployment.started\",\"deployment_id\":"
-                         "\"D%ld\",\"worker_id\":\"W%ld\",\"team\":\"援鄂医疗队\",\"destination\":"
-                         "\"武汉\",\"date\":\"2020-02-%02d\"}",
+                 "\"D%ld\",\"worker_id\":\"W%ld\",\"team\":\"援鄂医疗队\",\"destination\":"
+                 "\"武汉\",\"date\":\"2020-02-%02d\"}",
                  day, hour, i, i, worker, day);
         return 1;
     }
     if (kind < 85) {
         snprintf(buf, size,
                  "{" ENV ",\"event_id\":\"p%ld\",\"type\":\"subsidy.paid\",\"worker_id\":\"W%ld\","
-                         "\"unit_id\":\"U%ld\",\"line\":\"temp_subsidy\",\"period\":\"2020-02\","
-                         "\"amount_fen\":%ld,\"date\":\"2020-03-%02d\",\"funding\":\"provincial\"}",
+                 "\"unit_id\":\"U%ld\",\"line\":\"temp_subsidy\",\"period\":\"2020-02\","
+                 "\"amount_fen\":%ld,\"date\":\"2020-03-%02d\",\"funding\":\"provincial\"}",
                  day, hour, i, worker, unit, 100 * pick(r, 30000), 1 + (int)pick(r, 28));
         return 2;
     }
