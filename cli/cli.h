@@ -17,6 +17,8 @@ int cl_cli_migrate(int argc, char **argv);
 int cl_cli_ingest_file(int argc, char **argv);
 /** @brief `careledger produce FILE --topic T`. */
 int cl_cli_produce(int argc, char **argv);
+/** @brief `careledger rebuild`. */
+int cl_cli_rebuild(int argc, char **argv);
 /** @brief `careledger status [--json]`. */
 int cl_cli_status(int argc, char **argv);
 /** @brief `careledger dead-letters [--reason R] [--limit N]`. */

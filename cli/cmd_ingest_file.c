@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "careledger/agg.h"
 #include "careledger/kafka.h"
 #include "careledger/writer.h"
 #include "common.h"
@@ -148,6 +149,19 @@ static int ingest_one(const char *path, cl_writer_t *w, cl_decoder_t *dec, const
     return rc ? -1 : 0;
 }
 
+/** Aggregates of ingest-file batches: the one policy set of the run. */
+typedef struct file_agg {
+    cl_agg_t *agg;
+    const cl_policy_set_t *set;
+} file_agg_t;
+
+/** @brief The writer's hook. */
+static int agg_hook(void *ctx, PGconn *conn, char *err, size_t errsize)
+{
+    file_agg_t *f = ctx;
+    return cl_agg_apply(f->agg, conn, f->set, err, errsize);
+}
+
 /** @brief careledger ingest-file FILE… */
 int cl_cli_ingest_file(int argc, char **argv)
 {
@@ -174,6 +188,9 @@ int cl_cli_ingest_file(int argc, char **argv)
     cl_policy_set_t *pol = cl_cli_load_policies(&cfg);
     cl_decoder_t *dec = pol ? cl_decoder_create(pol) : NULL;
     cl_writer_t *w = dec ? cl_writer_create(cfg.pg_conninfo, cl_kafka_group(&cfg)) : NULL;
+    file_agg_t fa = {cl_agg_create(), pol};
+    if (w && fa.agg)
+        cl_writer_set_hook(w, agg_hook, &fa);
     cl_batch_t b;
     cl_batch_init(&b);
     if (w && cl_writer_connect(w, err, sizeof err) != 0) {
@@ -191,6 +208,7 @@ int cl_cli_ingest_file(int argc, char **argv)
     }
     cl_batch_free(&b);
     cl_writer_destroy(w);
+    cl_agg_destroy(fa.agg);
     cl_decoder_destroy(dec);
     cl_policy_set_destroy(pol);
     cl_config_clear(&cfg);

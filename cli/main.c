@@ -21,6 +21,7 @@ static const command_t COMMANDS[] = {
     {"migrate", cl_cli_migrate, "[--config FILE]: create or upgrade the database schema and roles"},
     {"ingest-file", cl_cli_ingest_file, "FILE… [--config FILE]: load JSONL events like the daemon"},
     {"produce", cl_cli_produce, "FILE --topic T [--config FILE]: send JSONL events to Kafka"},
+    {"rebuild", cl_cli_rebuild, "[--config FILE]: recompute every aggregate from raw facts"},
     {"status", cl_cli_status,
      "[--json] [--config FILE]: accepted, duplicates, dead letters, offsets"},
     {"dead-letters", cl_cli_dead_letters,

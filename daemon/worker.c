@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "careledger/agg.h"
 #include "careledger/batch.h"
 #include "careledger/event.h"
 #include "careledger/kafka.h"
@@ -43,6 +44,7 @@ struct cl_worker {
     cl_decoder_t *dec;
     const cl_policy_set_t *pol;
     unsigned long pol_gen;
+    cl_agg_t *agg;
     cl_batch_t batch;
     long long batch_first_ms;
     assigned_t parts[MAX_ASSIGNED];
@@ -66,6 +68,13 @@ static assigned_t *find_part(cl_worker_t *w, const char *topic, int32_t partitio
         if (w->parts[i].partition == partition && strcmp(w->parts[i].topic, topic) == 0)
             return &w->parts[i];
     return NULL;
+}
+
+/** @brief The writer's hook: aggregates under this worker's policy set. */
+static int agg_hook(void *ctx, PGconn *conn, char *err, size_t errsize)
+{
+    cl_worker_t *w = ctx;
+    return cl_agg_apply(w->agg, conn, w->pol, err, errsize);
 }
 
 /** @brief Log PostgreSQL state changes once. */
@@ -516,10 +525,12 @@ cl_worker_t *cl_worker_create(int id, const cl_config_t *cfg, cl_crash_point_t c
     w->pol = cl_daemon_policies_acquire(&w->pol_gen);
     w->dec = cl_decoder_create(w->pol);
     w->writer = cl_writer_create(cfg->pg_conninfo, cl_kafka_group(cfg));
-    if (!w->dec || !w->writer) {
+    w->agg = cl_agg_create();
+    if (!w->dec || !w->writer || !w->agg) {
         snprintf(err, errsize, "out of memory");
         goto error;
     }
+    cl_writer_set_hook(w->writer, agg_hook, w);
     if (crash != CL_CRASH_NONE)
         cl_writer_set_crash(w->writer, crash, crash_nth);
     rd_kafka_conf_t *conf = cl_kafka_conf(cfg, CL_KAFKA_CONSUMER, err, errsize);
@@ -586,6 +597,7 @@ void cl_worker_destroy(cl_worker_t *w)
     if (w->rk)
         rd_kafka_destroy(w->rk);
     cl_writer_destroy(w->writer);
+    cl_agg_destroy(w->agg);
     cl_decoder_destroy(w->dec);
     cl_batch_free(&w->batch);
     cl_daemon_policies_release(w->pol);

@@ -73,6 +73,8 @@ struct cl_writer {
     PGconn *conn;
     cl_buf_t copy, dead, arr_topics, arr_parts;
     long batches;
+    cl_writer_hook_fn hook;
+    void *hook_ctx;
     cl_crash_point_t crash_point;
     long crash_nth;
 };
@@ -130,6 +132,13 @@ int cl_writer_connect(cl_writer_t *w, char *err, size_t errsize)
         return -1;
     }
     return 0;
+}
+
+/** @brief Set the aggregate hook. */
+void cl_writer_set_hook(cl_writer_t *w, cl_writer_hook_fn fn, void *ctx)
+{
+    w->hook = fn;
+    w->hook_ctx = ctx;
 }
 
 /** @brief Arm a crash. */
@@ -550,6 +559,11 @@ cl_write_status_t cl_writer_commit(cl_writer_t *w, cl_batch_t *b, char *err, siz
                 b->msgs[seq].state = PQgetvalue(r, i, 1)[0] == 't' ? CL_MSG_DUPLICATE : CL_MSG_DEAD;
         }
         PQclear(r);
+        if (w->hook && w->hook(w->hook_ctx, w->conn, err, errsize) != 0) {
+            PGresult *rb = PQexec(w->conn, "ROLLBACK");
+            PQclear(rb);
+            return CL_WRITE_RETRY;
+        }
     }
 
     /* Dead letters: decoder rejections and conflicting duplicates; counts per part. */

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libpq-fe.h>
+
 #include "careledger/batch.h"
 
 typedef enum cl_write_status {
@@ -61,6 +63,16 @@ int cl_writer_stored_offset(cl_writer_t *w, const char *topic, int32_t partition
  * state and every part's counts are final; otherwise nothing was stored.
  */
 cl_write_status_t cl_writer_commit(cl_writer_t *w, cl_batch_t *b, char *err, size_t errsize);
+
+/**
+ * Called inside each batch's transaction once its events are stored (temp
+ * tables `stage` and `stage_acc` hold them): the aggregates. 0, or -1 with
+ * the reason in @p err, which rolls the batch back for a retry.
+ */
+typedef int (*cl_writer_hook_fn)(void *ctx, PGconn *conn, char *err, size_t errsize);
+
+/** @brief Set the hook (borrowed @p ctx). */
+void cl_writer_set_hook(cl_writer_t *w, cl_writer_hook_fn fn, void *ctx);
 
 /** @brief Arm a test-only crash at @p point of the @p nth batch (1-based). */
 void cl_writer_set_crash(cl_writer_t *w, cl_crash_point_t point, long nth);

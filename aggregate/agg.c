@@ -1,0 +1,650 @@
+/**
+ * @file agg.c
+ * @brief Keyed facts (R5) and per-worker derived rows (R1, R2), per batch or rebuilt.
+ */
+#include "careledger/agg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "careledger/buf.h"
+#include "careledger/rules.h"
+#include "careledger/sha256.h"
+#include "careledger/time.h"
+
+/* The accepted rows of the batch, or every raw fact for a rebuild. */
+#define SRC_BATCH "(SELECT s.* FROM stage s JOIN stage_acc a USING (seq))"
+#define SRC_ALL   "careledger.events"
+
+/* R5 upserts: within the source the latest per key first, then only newer replaces. */
+#define UPSERT_REGIONS(src)                                                                        \
+    "INSERT INTO careledger.regions AS t (code, name, parent, level, occurred_at, event_id) "      \
+    "SELECT DISTINCT ON (code) code, name, parent, level, occurred_at, event_id FROM " src " e "   \
+    "WHERE e.type = 'region.registered' ORDER BY code, occurred_at DESC, event_id DESC "           \
+    "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, parent = EXCLUDED.parent, "            \
+    "level = EXCLUDED.level, occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id "    \
+    "WHERE (EXCLUDED.occurred_at, EXCLUDED.event_id) > (t.occurred_at, t.event_id)"
+#define UPSERT_UNITS(src)                                                                          \
+    "INSERT INTO careledger.units AS t (unit_id, name, region, kind, level, occurred_at, "         \
+    "event_id) "                                                                                   \
+    "SELECT DISTINCT ON (unit_id) unit_id, name, region, kind, level, occurred_at, event_id "      \
+    "FROM " src                                                                                    \
+    " e WHERE e.type = 'unit.registered' ORDER BY unit_id, occurred_at DESC, event_id DESC "       \
+    "ON CONFLICT (unit_id) DO UPDATE SET name = EXCLUDED.name, region = EXCLUDED.region, "         \
+    "kind = EXCLUDED.kind, level = EXCLUDED.level, occurred_at = EXCLUDED.occurred_at, "           \
+    "event_id = EXCLUDED.event_id "                                                                \
+    "WHERE (EXCLUDED.occurred_at, EXCLUDED.event_id) > (t.occurred_at, t.event_id)"
+#define UPSERT_WORKERS(src)                                                                        \
+    "INSERT INTO careledger.workers AS t (worker_id, unit_id, role, staff, family_id, "            \
+    "spouse_worker_id, children, elders, occurred_at, event_id) "                                  \
+    "SELECT DISTINCT ON (worker_id) worker_id, unit_id, role, staff, family_id, "                  \
+    "spouse_worker_id, "                                                                           \
+    "children, elders, occurred_at, event_id FROM " src " e WHERE e.type = 'worker.registered' "   \
+    "ORDER BY worker_id, occurred_at DESC, event_id DESC "                                         \
+    "ON CONFLICT (worker_id) DO UPDATE SET unit_id = EXCLUDED.unit_id, role = EXCLUDED.role, "     \
+    "staff = EXCLUDED.staff, family_id = EXCLUDED.family_id, "                                     \
+    "spouse_worker_id = EXCLUDED.spouse_worker_id, children = EXCLUDED.children, "                 \
+    "elders = EXCLUDED.elders, occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id "  \
+    "WHERE (EXCLUDED.occurred_at, EXCLUDED.event_id) > (t.occurred_at, t.event_id)"
+#define UPSERT_BUDGETS(src)                                                                        \
+    "INSERT INTO careledger.budgets AS t (budget_id, scope, line, amount_fen, from_date, "         \
+    "to_date, "                                                                                    \
+    "funding, occurred_at, event_id) "                                                             \
+    "SELECT DISTINCT ON (budget_id) budget_id, scope, line, amount_fen, from_date, to_date, "      \
+    "funding, occurred_at, event_id FROM " src " e WHERE e.type = 'budget.allocated' "             \
+    "ORDER BY budget_id, occurred_at DESC, event_id DESC "                                         \
+    "ON CONFLICT (budget_id) DO UPDATE SET scope = EXCLUDED.scope, line = EXCLUDED.line, "         \
+    "amount_fen = EXCLUDED.amount_fen, from_date = EXCLUDED.from_date, "                           \
+    "to_date = EXCLUDED.to_date, funding = EXCLUDED.funding, occurred_at = EXCLUDED.occurred_at, " \
+    "event_id = EXCLUDED.event_id "                                                                \
+    "WHERE (EXCLUDED.occurred_at, EXCLUDED.event_id) > (t.occurred_at, t.event_id)"
+#define UPSERT_DEP_STARTS(src)                                                                     \
+    "INSERT INTO careledger.deployment_starts AS t (deployment_id, worker_id, team, destination, " \
+    "date, exposure, occurred_at, event_id) "                                                      \
+    "SELECT DISTINCT ON (deployment_id) deployment_id, worker_id, team, destination, date, "       \
+    "exposure, occurred_at, event_id FROM " src " e WHERE e.type = 'deployment.started' "          \
+    "ORDER BY deployment_id, occurred_at DESC, event_id DESC "                                     \
+    "ON CONFLICT (deployment_id) DO UPDATE SET worker_id = EXCLUDED.worker_id, "                   \
+    "team = EXCLUDED.team, destination = EXCLUDED.destination, date = EXCLUDED.date, "             \
+    "exposure = EXCLUDED.exposure, occurred_at = EXCLUDED.occurred_at, "                           \
+    "event_id = EXCLUDED.event_id "                                                                \
+    "WHERE (EXCLUDED.occurred_at, EXCLUDED.event_id) > (t.occurred_at, t.event_id)"
+#define UPSERT_DEP_ENDS(src)                                                                       \
+    "INSERT INTO careledger.deployment_ends AS t (deployment_id, date, occurred_at, event_id) "    \
+    "SELECT DISTINCT ON (deployment_id) deployment_id, date, occurred_at, event_id FROM " src      \
+    " e WHERE e.type = 'deployment.ended' ORDER BY deployment_id, occurred_at DESC, "              \
+    "event_id DESC ON CONFLICT (deployment_id) DO UPDATE SET date = EXCLUDED.date, "               \
+    "occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id "                            \
+    "WHERE (EXCLUDED.occurred_at, EXCLUDED.event_id) > (t.occurred_at, t.event_id)"
+#define UPSERT_INJURIES(src)                                                                       \
+    "INSERT INTO careledger.injury_stages AS t (case_id, stage, worker_id, date, amount_fen, "     \
+    "occurred_at, event_id) "                                                                      \
+    "SELECT DISTINCT ON (case_id, stage) case_id, stage, worker_id, date, amount_fen, "            \
+    "occurred_at, event_id FROM (SELECT e.*, split_part(e.type, '.', 2) AS stage FROM " src        \
+    " e WHERE e.type LIKE 'injury.%') i ORDER BY case_id, stage, occurred_at DESC, event_id DESC " \
+    "ON CONFLICT (case_id, stage) DO UPDATE SET worker_id = EXCLUDED.worker_id, "                  \
+    "date = EXCLUDED.date, amount_fen = EXCLUDED.amount_fen, occurred_at = EXCLUDED.occurred_at, " \
+    "event_id = EXCLUDED.event_id "                                                                \
+    "WHERE (EXCLUDED.occurred_at, EXCLUDED.event_id) > (t.occurred_at, t.event_id)"
+#define UPSERT_STATUSES(src)                                                                       \
+    "INSERT INTO careledger.statuses AS t (region, measure, date, status, note, occurred_at, "     \
+    "event_id) SELECT DISTINCT ON (region, measure, date) region, measure, date, status, note, "   \
+    "occurred_at, event_id FROM " src " e WHERE e.type = 'measure.status' "                        \
+    "ORDER BY region, measure, date, occurred_at DESC, event_id DESC "                             \
+    "ON CONFLICT (region, measure, date) DO UPDATE SET status = EXCLUDED.status, "                 \
+    "note = EXCLUDED.note, occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id "      \
+    "WHERE (EXCLUDED.occurred_at, EXCLUDED.event_id) > (t.occurred_at, t.event_id)"
+
+static const char *const UPSERTS_BATCH[] = {
+    UPSERT_REGIONS(SRC_BATCH),  UPSERT_UNITS(SRC_BATCH),      UPSERT_WORKERS(SRC_BATCH),
+    UPSERT_BUDGETS(SRC_BATCH),  UPSERT_DEP_STARTS(SRC_BATCH), UPSERT_DEP_ENDS(SRC_BATCH),
+    UPSERT_INJURIES(SRC_BATCH), UPSERT_STATUSES(SRC_BATCH),   NULL};
+static const char *const UPSERTS_ALL[] = {
+    UPSERT_REGIONS(SRC_ALL),  UPSERT_UNITS(SRC_ALL),      UPSERT_WORKERS(SRC_ALL),
+    UPSERT_BUDGETS(SRC_ALL),  UPSERT_DEP_STARTS(SRC_ALL), UPSERT_DEP_ENDS(SRC_ALL),
+    UPSERT_INJURIES(SRC_ALL), UPSERT_STATUSES(SRC_ALL),   NULL};
+
+static const char SQL_AGG_SETUP[] = "CREATE TEMP TABLE IF NOT EXISTS agg_workers (worker_id text "
+                                    "PRIMARY KEY) ON COMMIT DELETE ROWS";
+
+/* The workers a batch affects: their own events, the shifts a cancellation names, the
+ * deployment an end closes, and everyone at a unit or in a region (re)registered. */
+static const char SQL_AFFECTED[] =
+    "WITH b AS " SRC_BATCH ", "
+    "regs AS (SELECT code FROM b WHERE type = 'region.registered'), "
+    "region_units AS (SELECT u.unit_id FROM careledger.units u, regs r WHERE u.region = r.code "
+    "  OR u.region LIKE (CASE WHEN r.code LIKE '__0000' THEN left(r.code, 2) "
+    "    WHEN r.code LIKE '____00' THEN left(r.code, 4) ELSE r.code END) || '%' "
+    "  OR u.region IN (SELECT c.code FROM careledger.regions c WHERE c.parent = r.code)), "
+    "units_hit AS (SELECT unit_id FROM b WHERE type = 'unit.registered' "
+    "  UNION SELECT unit_id FROM region_units) "
+    "INSERT INTO agg_workers SELECT DISTINCT w FROM ("
+    " SELECT worker_id AS w FROM b WHERE type IN ('shift.completed', 'worker.registered', "
+    "   'deployment.started', 'injury.reported')"
+    " UNION SELECT e.worker_id FROM b JOIN careledger.events e ON e.event_id = b.cancels "
+    "   WHERE b.type = 'shift.cancelled'"
+    " UNION SELECT d.worker_id FROM b JOIN careledger.deployment_starts d USING (deployment_id) "
+    "   WHERE b.type = 'deployment.ended'"
+    " UNION SELECT e.worker_id FROM careledger.events e JOIN units_hit h USING (unit_id) "
+    "   WHERE e.type = 'shift.completed'"
+    " UNION SELECT k.worker_id FROM careledger.workers k JOIN units_hit h USING (unit_id)"
+    ") x WHERE w IS NOT NULL ON CONFLICT DO NOTHING";
+
+static const char SQL_ALL_WORKERS[] =
+    "SELECT DISTINCT worker_id FROM careledger.events WHERE worker_id IS NOT NULL AND type IN "
+    "('shift.completed', 'worker.registered', 'deployment.started') ORDER BY worker_id";
+static const char SQL_LOAD_CHUNK[] =
+    "INSERT INTO agg_workers SELECT unnest($1::text[]) ON CONFLICT DO NOTHING";
+static const char SQL_MARK_ALL[] =
+    "INSERT INTO agg_workers SELECT DISTINCT worker_id FROM careledger.events "
+    "WHERE worker_id IS NOT NULL AND type IN ('shift.completed', 'worker.registered', "
+    "'deployment.started') ON CONFLICT DO NOTHING";
+
+/* One global lock order: by the lock key itself. */
+static const char SQL_LOCK_WORKERS[] =
+    "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT "
+    "hashtextextended('careledger.worker:' || worker_id, 0) AS k FROM agg_workers ORDER BY 1) x";
+
+static const char SQL_LOAD_WORKERS[] =
+    "SELECT w.worker_id, k.unit_id FROM agg_workers w LEFT JOIN careledger.workers k "
+    "USING (worker_id) ORDER BY w.worker_id";
+static const char SQL_LOAD_SHIFTS[] =
+    "SELECT e.worker_id, e.event_id, e.unit_id, "
+    "(extract(epoch FROM e.start_at) * 1000000)::bigint, "
+    "(extract(epoch FROM e.end_at) * 1000000)::bigint, e.exposure = 'direct' "
+    "FROM careledger.events e JOIN agg_workers USING (worker_id) "
+    "WHERE e.type = 'shift.completed' AND NOT EXISTS (SELECT 1 FROM careledger.events c "
+    "WHERE c.cancels = e.event_id AND c.type = 'shift.cancelled') ORDER BY e.worker_id";
+static const char SQL_LOAD_DEPLOYMENTS[] =
+    "SELECT s.worker_id, s.deployment_id, s.date, d.date, s.exposure = 'direct' "
+    "FROM careledger.deployment_starts s JOIN agg_workers USING (worker_id) "
+    "LEFT JOIN careledger.deployment_ends d USING (deployment_id) ORDER BY s.worker_id";
+static const char SQL_LOAD_UNITS[] =
+    "SELECT u.unit_id, u.region, u.kind = 'designated_hospital', u.level FROM careledger.units u "
+    "WHERE u.unit_id IN (SELECT e.unit_id FROM careledger.events e JOIN agg_workers "
+    "USING (worker_id) WHERE e.type = 'shift.completed' UNION SELECT k.unit_id FROM "
+    "careledger.workers k JOIN agg_workers USING (worker_id))";
+static const char SQL_LOAD_REGIONS[] =
+    "SELECT code, parent FROM careledger.regions WHERE parent IS NOT NULL";
+static const char SQL_CLEAR_DERIVED[] =
+    "DELETE FROM careledger.worker_days WHERE worker_id IN (SELECT worker_id FROM agg_workers); "
+    "DELETE FROM careledger.open_deployments WHERE worker_id IN "
+    "(SELECT worker_id FROM agg_workers)";
+static const char SQL_COPY_DAYS[] =
+    "COPY careledger.worker_days (worker_id, date, kind, unit_id, policy_id, admitted, frontline, "
+    "designated, subsidy_fen, perf_fen, shift_event_id, deployment_id) FROM STDIN";
+static const char SQL_COPY_OPEN[] =
+    "COPY careledger.open_deployments (worker_id, deployment_id, from_date, unit_id, policy_id, "
+    "subsidy_fen, perf_fen, frontline) FROM STDIN";
+static const char SQL_DIGEST[] = "SELECT digest FROM careledger.policy_state WHERE id = 1";
+static const char SQL_SET_DIGEST[] =
+    "INSERT INTO careledger.policy_state (id, digest) VALUES (1, $1) "
+    "ON CONFLICT (id) DO UPDATE SET digest = EXCLUDED.digest, updated_at = now()";
+static const char SQL_REBUILD_LOCK[] = "LOCK TABLE careledger.offsets IN EXCLUSIVE MODE";
+static const char SQL_REBUILD_CLEAR[] =
+    "TRUNCATE careledger.regions, careledger.units, careledger.workers, careledger.budgets, "
+    "careledger.deployment_starts, careledger.deployment_ends, careledger.injury_stages, "
+    "careledger.statuses, careledger.worker_days, careledger.open_deployments";
+
+#define REBUILD_CHUNK 2000
+
+/* ---- string maps (open addressing) ---- */
+
+typedef struct smap_entry {
+    const char *key;
+    int value;
+} smap_entry_t;
+
+typedef struct smap {
+    smap_entry_t *slots;
+    size_t cap, n;
+} smap_t;
+
+/** @brief FNV-1a. */
+static size_t hash_str(const char *s)
+{
+    size_t h = 1469598103934665603ULL;
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+    return h;
+}
+
+/** @brief Reset a map to hold @p n keys. */
+static int smap_reset(smap_t *m, size_t n)
+{
+    size_t cap = 16;
+    while (cap < n * 2 + 1)
+        cap *= 2;
+    if (cap > m->cap) {
+        smap_entry_t *s = realloc(m->slots, cap * sizeof *s);
+        if (!s)
+            return -1;
+        m->slots = s;
+        m->cap = cap;
+    }
+    memset(m->slots, 0, m->cap * sizeof *m->slots);
+    m->n = 0;
+    return 0;
+}
+
+/** @brief Insert (the key must outlive the map's use). */
+static void smap_put(smap_t *m, const char *key, int value)
+{
+    size_t i = hash_str(key) & (m->cap - 1);
+    while (m->slots[i].key && strcmp(m->slots[i].key, key) != 0)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->slots[i].key)
+        m->n++;
+    m->slots[i].key = key;
+    m->slots[i].value = value;
+}
+
+/** @brief Look up; -1 when absent. */
+static int smap_get(const smap_t *m, const char *key)
+{
+    if (!m->cap)
+        return -1;
+    size_t i = hash_str(key) & (m->cap - 1);
+    while (m->slots[i].key) {
+        if (strcmp(m->slots[i].key, key) == 0)
+            return m->slots[i].value;
+        i = (i + 1) & (m->cap - 1);
+    }
+    return -1;
+}
+
+struct cl_agg {
+    smap_t units, regions;
+    PGresult *units_res, *regions_res;
+    cl_rule_shift_t *shifts;
+    size_t cap_shifts;
+    cl_rule_deployment_t *deps;
+    size_t cap_deps;
+    cl_rule_output_t out;
+    cl_buf_t days, open;
+    char digest[65];
+    const cl_policy_set_t *digest_of;
+};
+
+/** @brief Create a context. */
+cl_agg_t *cl_agg_create(void)
+{
+    return calloc(1, sizeof(cl_agg_t));
+}
+
+/** @brief Free a context. */
+void cl_agg_destroy(cl_agg_t *a)
+{
+    if (!a)
+        return;
+    free(a->units.slots);
+    free(a->regions.slots);
+    PQclear(a->units_res);
+    PQclear(a->regions_res);
+    free(a->shifts);
+    free(a->deps);
+    cl_rules_output_free(&a->out);
+    cl_buf_free(&a->days);
+    cl_buf_free(&a->open);
+    free(a);
+}
+
+/** @brief Policy set digest over each policy's normalised JSON. */
+int cl_agg_policy_digest(const cl_policy_set_t *set, char out[65])
+{
+    cl_sha256_t h;
+    uint8_t d[32];
+    char err[256];
+    cl_sha256_init(&h);
+    for (size_t i = 0; i < cl_policy_set_count(set); i++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+            return -1;
+        int rc = cl_policy_write_json(set, cl_policy_set_at(set, i), f, err, sizeof err);
+        fclose(f);
+        if (rc == 0)
+            cl_sha256_update(&h, buf, len);
+        free(buf);
+        if (rc)
+            return -1;
+    }
+    cl_sha256_final(&h, d);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    return 0;
+}
+
+/** @brief Run a statement; on failure copy its error. */
+static int exec_ok(PGconn *c, const char *sql, char *err, size_t errsize)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+/** @brief A query expected to return rows; NULL with the error copied. */
+static PGresult *query(PGconn *c, const char *sql, char *err, size_t errsize)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        return r;
+    snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    return NULL;
+}
+
+/** @brief Unit lookup for the rules, from the loaded units. */
+static void unit_cb(void *ctx, const char *unit_id, cl_rule_unit_t *out)
+{
+    cl_agg_t *a = ctx;
+    memset(out, 0, sizeof *out);
+    int i = unit_id ? smap_get(&a->units, unit_id) : -1;
+    if (i < 0)
+        return;
+    static const char *const levels[] = {"province", "city", "county", "township"};
+    out->registered = 1;
+    snprintf(out->region, sizeof out->region, "%s", PQgetvalue(a->units_res, i, 1));
+    out->designated = PQgetvalue(a->units_res, i, 2)[0] == 't';
+    for (unsigned k = 0; k < 4; k++)
+        if (strcmp(PQgetvalue(a->units_res, i, 3), levels[k]) == 0)
+            out->level = 1u << k;
+}
+
+/** @brief Registered region parents for policy resolution. */
+static int parent_cb(void *ctx, const char *code, char parent[CL_REGION_LEN])
+{
+    cl_agg_t *a = ctx;
+    int i = smap_get(&a->regions, code);
+    if (i < 0)
+        return -1;
+    snprintf(parent, CL_REGION_LEN, "%s", PQgetvalue(a->regions_res, i, 1));
+    return 0;
+}
+
+/** @brief COPY a buffer into a table. */
+static int copy_rows(PGconn *c, const char *sql, const cl_buf_t *b, char *err, size_t errsize)
+{
+    if (!b->len)
+        return 0;
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        return -1;
+    }
+    PQclear(r);
+    int ok = PQputCopyData(c, b->p, (int)b->len) == 1;
+    PQputCopyEnd(c, ok ? NULL : "client error");
+    r = PQgetResult(c);
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    while ((r = PQgetResult(c)))
+        PQclear(r);
+    return ok ? 0 : -1;
+}
+
+/** @brief Append a COPY text field (ids and policy ids need no escaping beyond these). */
+static void field(cl_buf_t *b, const char *s, char sep)
+{
+    if (!s) {
+        cl_buf_add(b, "\\N", 2);
+    } else {
+        for (; *s; s++) {
+            if (*s == '\\' || *s == '\t' || *s == '\n' || *s == '\r')
+                cl_buf_putc(b, '\\');
+            cl_buf_putc(b, *s == '\t' ? 't' : *s == '\n' ? 'n' : *s == '\r' ? 'r' : *s);
+        }
+    }
+    cl_buf_putc(b, sep);
+}
+
+static const char *const KIND_NAMES[] = {"direct", "other", "deployed"};
+
+/** @brief Rows of one worker's output. */
+static void emit(cl_agg_t *a, const char *worker_id)
+{
+    char d[CL_DATE_LEN];
+    for (size_t i = 0; i < a->out.n_days; i++) {
+        const cl_worker_day_t *w = &a->out.days[i];
+        field(&a->days, worker_id, '\t');
+        field(&a->days, cl_date_format(w->date, d), '\t');
+        field(&a->days, KIND_NAMES[w->kind], '\t');
+        field(&a->days, w->unit_id, '\t');
+        field(&a->days, w->policy ? w->policy->id : NULL, '\t');
+        cl_buf_printf(&a->days, "%s\t%s\t%s\t%lld\t%lld\t", w->admitted ? "t" : "f",
+                      w->frontline ? "t" : "f", w->designated ? "t" : "f",
+                      (long long)w->subsidy_fen, (long long)w->perf_fen);
+        field(&a->days, w->shift_event_id, '\t');
+        field(&a->days, w->deployment_id, '\n');
+    }
+    for (size_t i = 0; i < a->out.n_open; i++) {
+        const cl_open_span_t *o = &a->out.open[i];
+        field(&a->open, worker_id, '\t');
+        field(&a->open, o->deployment_id, '\t');
+        field(&a->open, cl_date_format(o->from, d), '\t');
+        field(&a->open, o->unit_id, '\t');
+        field(&a->open, o->policy ? o->policy->id : NULL, '\t');
+        cl_buf_printf(&a->open, "%lld\t%lld\t%s\n", (long long)o->subsidy_fen,
+                      (long long)o->perf_fen, o->frontline ? "t" : "f");
+    }
+}
+
+/** @brief Recompute the derived rows of every worker in agg_workers (locked by the caller). */
+static int recompute(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, long *nworkers, char *err,
+                     size_t errsize)
+{
+    PGresult *wr = NULL, *sr = NULL, *dr = NULL;
+    int rc = -1;
+    PQclear(a->units_res);
+    PQclear(a->regions_res);
+    a->units_res = a->regions_res = NULL;
+    if (!(a->units_res = query(c, SQL_LOAD_UNITS, err, errsize)) ||
+        !(a->regions_res = query(c, SQL_LOAD_REGIONS, err, errsize)) ||
+        !(wr = query(c, SQL_LOAD_WORKERS, err, errsize)) ||
+        !(sr = query(c, SQL_LOAD_SHIFTS, err, errsize)) ||
+        !(dr = query(c, SQL_LOAD_DEPLOYMENTS, err, errsize)))
+        goto done;
+    int nu = PQntuples(a->units_res), nr = PQntuples(a->regions_res);
+    if (smap_reset(&a->units, (size_t)nu) || smap_reset(&a->regions, (size_t)nr)) {
+        snprintf(err, errsize, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < nu; i++)
+        smap_put(&a->units, PQgetvalue(a->units_res, i, 0), i);
+    for (int i = 0; i < nr; i++)
+        smap_put(&a->regions, PQgetvalue(a->regions_res, i, 0), i);
+    int ns = PQntuples(sr), nd = PQntuples(dr), nw = PQntuples(wr);
+    if ((size_t)ns > a->cap_shifts) {
+        cl_rule_shift_t *p = realloc(a->shifts, (size_t)ns * sizeof *p);
+        if (!p)
+            goto oom;
+        a->shifts = p;
+        a->cap_shifts = (size_t)ns;
+    }
+    if ((size_t)nd > a->cap_deps) {
+        cl_rule_deployment_t *p = realloc(a->deps, (size_t)nd * sizeof *p);
+        if (!p)
+            goto oom;
+        a->deps = p;
+        a->cap_deps = (size_t)nd;
+    }
+    for (int i = 0; i < ns; i++)
+        a->shifts[i] = (cl_rule_shift_t){
+            PQgetvalue(sr, i, 1), PQgetvalue(sr, i, 2), strtoll(PQgetvalue(sr, i, 3), NULL, 10),
+            strtoll(PQgetvalue(sr, i, 4), NULL, 10), PQgetvalue(sr, i, 5)[0] == 't'};
+    for (int i = 0; i < nd; i++) {
+        cl_rule_deployment_t *d = &a->deps[i];
+        d->deployment_id = PQgetvalue(dr, i, 1);
+        cl_date_parse(PQgetvalue(dr, i, 2), &d->from);
+        d->to = CL_DATE_OPEN;
+        if (!PQgetisnull(dr, i, 3))
+            cl_date_parse(PQgetvalue(dr, i, 3), &d->to);
+        d->direct = PQgetvalue(dr, i, 4)[0] == 't';
+    }
+    cl_buf_reset(&a->days);
+    cl_buf_reset(&a->open);
+    /* Workers, shifts and deployments are all ordered by worker_id: walk them together. */
+    int si = 0, di = 0;
+    for (int i = 0; i < nw; i++) {
+        const char *wid = PQgetvalue(wr, i, 0);
+        int s0 = si, d0 = di;
+        while (si < ns && strcmp(PQgetvalue(sr, si, 0), wid) == 0)
+            si++;
+        while (di < nd && strcmp(PQgetvalue(dr, di, 0), wid) == 0)
+            di++;
+        cl_rule_input_t in = {wid,
+                              PQgetisnull(wr, i, 1) ? NULL : PQgetvalue(wr, i, 1),
+                              a->shifts + s0,
+                              (size_t)(si - s0),
+                              a->deps + d0,
+                              (size_t)(di - d0),
+                              set,
+                              parent_cb,
+                              a,
+                              unit_cb,
+                              a};
+        if (cl_rules_worker_days(&in, &a->out) != 0)
+            goto oom;
+        emit(a, wid);
+    }
+    if (a->days.oom || a->open.oom)
+        goto oom;
+    if (exec_ok(c, SQL_CLEAR_DERIVED, err, errsize) ||
+        copy_rows(c, SQL_COPY_DAYS, &a->days, err, errsize) ||
+        copy_rows(c, SQL_COPY_OPEN, &a->open, err, errsize))
+        goto done;
+    *nworkers = nw;
+    rc = 0;
+    goto done;
+oom:
+    snprintf(err, errsize, "out of memory recomputing worker-days");
+done:
+    PQclear(wr);
+    PQclear(sr);
+    PQclear(dr);
+    return rc;
+}
+
+/** @brief The digest of @p set, computed once per set. */
+static const char *digest_of(cl_agg_t *a, const cl_policy_set_t *set)
+{
+    if (a->digest_of != set) {
+        if (cl_agg_policy_digest(set, a->digest) != 0)
+            return NULL;
+        a->digest_of = set;
+    }
+    return a->digest;
+}
+
+/** @brief Apply a batch. */
+int cl_agg_apply(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *err, size_t errsize)
+{
+    const char *digest = digest_of(a, set);
+    if (!digest) {
+        snprintf(err, errsize, "cannot digest the policy set");
+        return -1;
+    }
+    if (exec_ok(c, SQL_AGG_SETUP, err, errsize))
+        return -1;
+    for (size_t i = 0; UPSERTS_BATCH[i]; i++)
+        if (exec_ok(c, UPSERTS_BATCH[i], err, errsize))
+            return -1;
+    if (exec_ok(c, SQL_AFFECTED, err, errsize))
+        return -1;
+    /* Figures computed under other policies are recomputed under these. */
+    PGresult *r = query(c, SQL_DIGEST, err, errsize);
+    if (!r)
+        return -1;
+    int changed = PQntuples(r) == 0 || strcmp(PQgetvalue(r, 0, 0), digest) != 0;
+    PQclear(r);
+    if (changed) {
+        const char *params[1] = {digest};
+        r = PQexecParams(c, SQL_SET_DIGEST, 1, NULL, params, NULL, NULL, 0);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        if (!ok || exec_ok(c, SQL_MARK_ALL, err, errsize))
+            return -1;
+    }
+    long n = 0;
+    r = query(c, SQL_LOCK_WORKERS, err, errsize);
+    if (!r)
+        return -1;
+    int affected = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return affected ? recompute(a, c, set, &n, err, errsize) : 0;
+}
+
+/** @brief Rebuild everything from raw facts in one transaction. */
+long cl_agg_rebuild(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *err, size_t errsize)
+{
+    const char *digest = digest_of(a, set);
+    long total = 0;
+    PGresult *all = NULL;
+    cl_buf_t arr = {0};
+    if (!digest) {
+        snprintf(err, errsize, "cannot digest the policy set");
+        return -1;
+    }
+    if (exec_ok(c, "BEGIN", err, errsize))
+        return -1;
+    if (exec_ok(c, SQL_REBUILD_LOCK, err, errsize) || exec_ok(c, SQL_AGG_SETUP, err, errsize) ||
+        exec_ok(c, SQL_REBUILD_CLEAR, err, errsize))
+        goto fail;
+    for (size_t i = 0; UPSERTS_ALL[i]; i++)
+        if (exec_ok(c, UPSERTS_ALL[i], err, errsize))
+            goto fail;
+    if (!(all = query(c, SQL_ALL_WORKERS, err, errsize)))
+        goto fail;
+    int n = PQntuples(all);
+    for (int start = 0; start < n; start += REBUILD_CHUNK) {
+        cl_buf_reset(&arr);
+        cl_buf_putc(&arr, '{');
+        for (int i = start; i < n && i < start + REBUILD_CHUNK; i++) {
+            if (i > start)
+                cl_buf_putc(&arr, ',');
+            cl_buf_putc(&arr, '"'); /* ids hold no quotes or backslashes (SPEC §3 pattern) */
+            cl_buf_puts(&arr, PQgetvalue(all, i, 0));
+            cl_buf_putc(&arr, '"');
+        }
+        cl_buf_putc(&arr, '}');
+        const char *params[1] = {arr.p};
+        PGresult *r = PQexecParams(c, SQL_LOAD_CHUNK, 1, NULL, params, NULL, NULL, 0);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        long k = 0;
+        if (!ok || recompute(a, c, set, &k, err, errsize) ||
+            exec_ok(c, "TRUNCATE agg_workers", err, errsize))
+            goto fail;
+        total += k;
+    }
+    const char *params[1] = {digest};
+    PGresult *r = PQexecParams(c, SQL_SET_DIGEST, 1, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    if (!ok || exec_ok(c, "COMMIT", err, errsize))
+        goto fail;
+    PQclear(all);
+    cl_buf_free(&arr);
+    return total;
+fail:;
+    char ignore[64];
+    exec_ok(c, "ROLLBACK", ignore, sizeof ignore);
+    PQclear(all);
+    cl_buf_free(&arr);
+    return -1;
+}
