@@ -5,7 +5,6 @@
  * `file:NAME`, partition 0, next line), so a rerun adds nothing.
  */
 #include <errno.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,10 +54,18 @@ static int commit_batch(cl_writer_t *w, cl_batch_t *b, const char *file, totals_
         if (st == CL_WRITE_OK)
             break;
         if (st == CL_WRITE_FENCED) {
+            /* A COMMIT whose reply was lost looks fenced on the retry: check. */
+            int64_t stored = -1;
+            char e2[256];
+            if (cl_writer_stored_offset(w, b->parts[0].topic, 0, &stored, e2, sizeof e2) == 0 &&
+                stored == b->parts[0].end) {
+                b->parts[0].start = stored;
+                return 0; /* stored by the attempt whose reply was lost */
+            }
             cl_cli_fail("ingest-file: %s: another process is ingesting this file (%s)", file, err);
             return -1;
         }
-        if (attempt == 5) {
+        if (st == CL_WRITE_DATA || attempt == 5) {
             cl_cli_fail("ingest-file: %s: %s", file, err);
             return -1;
         }
@@ -76,14 +83,19 @@ static int commit_batch(cl_writer_t *w, cl_batch_t *b, const char *file, totals_
 static int ingest_one(const char *path, cl_writer_t *w, cl_decoder_t *dec, const cl_config_t *cfg,
                       cl_batch_t *b, totals_t *t)
 {
-    char err[1024], topic[300];
-    char *copy = strdup(path);
-    if (!copy) {
-        cl_cli_fail("out of memory");
+    char err[1024], topic[256];
+    /* The file's absolute path names its position: two files of one name stay apart. */
+    char *abs = realpath(path, NULL);
+    if (!abs) {
+        cl_cli_fail("ingest-file: %s: %s", path, strerror(errno));
         return -1;
     }
-    snprintf(topic, sizeof topic, "file:%s", basename(copy));
-    free(copy);
+    if (snprintf(topic, sizeof topic, "file:%s", abs) >= (int)sizeof topic) {
+        cl_cli_fail("ingest-file: %s: path longer than %zu bytes", abs, sizeof topic - 6);
+        free(abs);
+        return -1;
+    }
+    free(abs);
     FILE *f = fopen(path, "rb");
     if (!f) {
         cl_cli_fail("ingest-file: %s: %s", path, strerror(errno));

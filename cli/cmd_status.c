@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "careledger/json.h"
 #include "careledger/kafka.h"
 #include "common.h"
 
@@ -15,13 +16,15 @@ static const char SQL_TOTALS[] =
     "to_char(max(watermark) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
     "FROM careledger.offsets WHERE consumer_group = $1";
 static const char SQL_DEAD_BY_REASON[] =
-    "SELECT reason, count(*) FROM careledger.dead_letters GROUP BY reason ORDER BY reason";
+    "SELECT reason, count(*) FROM careledger.dead_letters WHERE consumer_group = $1 "
+    "GROUP BY reason ORDER BY reason";
 static const char SQL_OFFSETS[] =
     "SELECT topic, partition, next_offset FROM careledger.offsets WHERE consumer_group = $1 "
     "ORDER BY topic, partition";
 static const char SQL_DEAD_LIST[] =
     "SELECT id, src_topic, src_partition, src_offset, reason, message, payload, received_at "
-    "FROM careledger.dead_letters WHERE ($1::text IS NULL OR reason = $1) ORDER BY id LIMIT $2";
+    "FROM careledger.dead_letters WHERE consumer_group = $3 AND ($1::text IS NULL OR reason = $1) "
+    "ORDER BY id LIMIT $2";
 
 /** @brief Run a parameterised query expecting rows; NULL after reporting. */
 static PGresult *query(PGconn *c, const char *sql, int n, const char *const *params)
@@ -65,8 +68,11 @@ int cl_cli_status(int argc, char **argv)
     PGresult *tot = NULL, *dead = NULL, *offs = NULL;
     PGconn *c = cl_cli_connect(&cfg, "careledger-status");
     const char *group = cl_kafka_group(&cfg);
-    if (!c || !(tot = query(c, SQL_TOTALS, 1, &group)) ||
-        !(dead = query(c, SQL_DEAD_BY_REASON, 0, NULL)) ||
+    /* One snapshot, so accepted + duplicates + dead letters = consumed holds exactly. */
+    char err[256];
+    if (!c || cl_pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, sizeof err) ||
+        !(tot = query(c, SQL_TOTALS, 1, &group)) ||
+        !(dead = query(c, SQL_DEAD_BY_REASON, 1, &group)) ||
         !(offs = query(c, SQL_OFFSETS, 1, &group)))
         goto done;
     long long accepted = atoll(PQgetvalue(tot, 0, 0)), dups = atoll(PQgetvalue(tot, 0, 1));
@@ -126,36 +132,36 @@ done:
     return rc;
 }
 
-/** @brief Print a payload safely: printable UTF-8 as is, the rest as \xNN, cut at @p max. */
+/**
+ * @brief Print bytes safely on a terminal: printable UTF-8 as is, everything
+ * else (C0 and C1 controls, DEL, invalid or overlong bytes) as \xNN; cut at @p max.
+ */
 static void print_safe(const unsigned char *p, size_t n, size_t max)
 {
-    for (size_t i = 0; i < n && i < max; i++) {
+    const unsigned char *end = p + n;
+    for (size_t i = 0; i < n && i < max;) {
         unsigned char c = p[i];
-        if (c == '\\')
+        size_t len = cl_utf8_seq(p + i, end);
+        int c1 = len == 2 && c == 0xc2 && p[i + 1] < 0xa0; /* U+0080..U+009F */
+        if (c == '\\') {
             fputs("\\\\", stdout);
-        else if (c < 0x20 || c == 0x7f)
+            i++;
+        } else if (len == 0 || c < 0x20 || c == 0x7f || c1) {
             printf("\\x%02x", c);
-        else if (c < 0x80)
-            putchar(c);
-        else {
-            /* Keep valid multi-byte sequences (Chinese names), escape stray bytes. */
-            size_t len = (c & 0xe0) == 0xc0   ? 2
-                         : (c & 0xf0) == 0xe0 ? 3
-                         : (c & 0xf8) == 0xf0 ? 4
-                                              : 0;
-            int ok = len && i + len <= n;
-            for (size_t k = 1; ok && k < len; k++)
-                ok = (p[i + k] & 0xc0) == 0x80;
-            if (ok) {
-                fwrite(p + i, 1, len, stdout);
-                i += len - 1;
-            } else {
-                printf("\\x%02x", c);
-            }
+            i++;
+        } else {
+            fwrite(p + i, 1, len, stdout);
+            i += len;
         }
     }
     if (n > max)
         printf("… (%zu bytes)", n);
+}
+
+/** @brief print_safe of a NUL-terminated string. */
+static void print_safe_str(const char *s)
+{
+    print_safe((const unsigned char *)s, strlen(s), 1000);
 }
 
 /** @brief careledger dead-letters [--reason R] [--limit N] */
@@ -194,17 +200,22 @@ int cl_cli_dead_letters(int argc, char **argv)
     }
     int rc = 1;
     PGconn *c = cl_cli_connect(&cfg, "careledger-dead-letters");
-    const char *params[2] = {reason, limit};
+    const char *params[3] = {reason, limit, cl_kafka_group(&cfg)};
     PGresult *r = NULL;
     if (c) {
-        r = PQexecParams(c, SQL_DEAD_LIST, 2, NULL, params, NULL, NULL, 0);
+        r = PQexecParams(c, SQL_DEAD_LIST, 3, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             cl_cli_fail("%s", PQresultErrorMessage(r));
         } else {
             for (int i = 0; i < PQntuples(r); i++) {
-                printf("#%s %s[%s]@%s %s: %s\n  ", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-                       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
-                       PQgetvalue(r, i, 5));
+                /* Topics, reasons and messages quote input too: all printed safely. */
+                printf("#%s ", PQgetvalue(r, i, 0));
+                print_safe_str(PQgetvalue(r, i, 1));
+                printf("[%s]@%s ", PQgetvalue(r, i, 2), PQgetvalue(r, i, 3));
+                print_safe_str(PQgetvalue(r, i, 4));
+                fputs(": ", stdout);
+                print_safe_str(PQgetvalue(r, i, 5));
+                fputs("\n  ", stdout);
                 size_t n = 0;
                 unsigned char *raw =
                     PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 6), &n);

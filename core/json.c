@@ -58,7 +58,7 @@ static int fail(cl_json_scanner_t *sc, cl_json_status_t st, const char *what)
 }
 
 /** @brief Length of a valid UTF-8 sequence at p, or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+size_t cl_utf8_seq(const unsigned char *p, const unsigned char *end)
 {
     unsigned c = p[0];
     if (c < 0x80)
@@ -99,7 +99,7 @@ static int utf8_valid(const char *buf, size_t len, size_t *bad)
             p++;
             continue;
         }
-        size_t n = utf8_seq(p, end);
+        size_t n = cl_utf8_seq(p, end);
         if (!n) {
             *bad = (size_t)(p - (const unsigned char *)buf);
             return 0;
@@ -670,4 +670,18 @@ cl_json_int_status_t cl_json_int(const char *p, size_t len, int64_t *out)
         *out = (int64_t)v;
     }
     return CL_JSON_INT_OK;
+}
+
+/** @brief Replace invalid UTF-8 bytes with '?'. */
+void cl_utf8_sanitize(char *s)
+{
+    unsigned char *p = (unsigned char *)s, *end = p + strlen(s);
+    while (p < end) {
+        size_t n = cl_utf8_seq(p, end);
+        if (n == 0) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
 }

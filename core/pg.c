@@ -19,10 +19,14 @@ static void copy_msg(char *err, size_t errsize, const char *prefix, const char *
 /** @brief Connect and prepare the session. */
 PGconn *cl_pg_connect(const char *conninfo, const char *application_name, char *err, size_t errsize)
 {
-    const char *keys[] = {"dbname", "application_name", "options", NULL};
-    const char *vals[] = {conninfo ? conninfo : "", application_name,
-                          "-c TimeZone=UTC -c client_min_messages=warning", NULL};
-    /* expand_dbname=1: dbname may itself be a conninfo string or URI. */
+    /* Defaults first: the expanded conninfo (dbname) and PG* variables override them.
+     * Timeouts and keepalives keep a silent server from hanging a worker, and with it a
+     * shutdown, for minutes. */
+    const char *keys[] = {"connect_timeout",     "keepalives",       "keepalives_idle",
+                          "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+                          "application_name",    "dbname",           NULL};
+    const char *vals[] = {
+        "10", "1", "30", "10", "3", "30000", application_name, conninfo ? conninfo : "", NULL};
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (!conn) {
         snprintf(err, errsize, "out of memory");
@@ -30,6 +34,12 @@ PGconn *cl_pg_connect(const char *conninfo, const char *application_name, char *
     }
     if (PQstatus(conn) != CONNECTION_OK) {
         copy_msg(err, errsize, "PostgreSQL: ", PQerrorMessage(conn));
+        PQfinish(conn);
+        return NULL;
+    }
+    /* Instants are exchanged in UTC; notices would only clutter a terminal. */
+    if (cl_pg_exec(conn, "SET TimeZone = 'UTC'; SET client_min_messages = warning", err, errsize) !=
+        0) {
         PQfinish(conn);
         return NULL;
     }

@@ -171,6 +171,11 @@ int cl_instant_parse(const char *s, int64_t *us)
     if (*p != '\0')
         return -1;
     int64_t t = (int64_t)cl_date_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+    /* The instant itself, in UTC, must stay within the years 1900..9999 that dates allow
+     * (9999-12-31T23:59:59-01:00 is in year 10000). */
+    if (t < (int64_t)cl_date_from_civil(1900, 1, 1) * 86400 ||
+        t >= (int64_t)cl_date_from_civil(10000, 1, 1) * 86400)
+        return -1;
     *us = t * 1000000 + frac;
     return 0;
 }

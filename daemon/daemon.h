@@ -6,6 +6,7 @@
 #define CARELEDGER_DAEMON_H
 
 #include <signal.h>
+#include <time.h>
 
 #include "careledger/config.h"
 #include "careledger/policy.h"
@@ -36,8 +37,8 @@ cl_worker_t *cl_worker_create(int id, const cl_config_t *cfg, cl_crash_point_t c
                               long crash_nth, char *err, size_t errsize);
 /** @brief Start the worker's thread; 0 or -1. */
 int cl_worker_start(cl_worker_t *w);
-/** @brief Wait for the thread to finish (after cl_daemon_run is cleared). */
-void cl_worker_join(cl_worker_t *w);
+/** @brief Join by an absolute CLOCK_REALTIME deadline; 0 when joined, -1 on timeout. */
+int cl_worker_join_until(cl_worker_t *w, const struct timespec *deadline);
 /** @brief Free a joined worker (NULL is fine). */
 void cl_worker_destroy(cl_worker_t *w);
 

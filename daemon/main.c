@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "careledger/config.h"
@@ -323,9 +324,17 @@ int main(int argc, char **argv)
         }
     }
     cl_log_info("stopping: finishing batches and leaving the group", NULL);
-    for (int i = 0; i < nworkers; i++)
-        if (workers[i])
-            cl_worker_join(workers[i]);
+    /* SIGTERM promises an exit within 10 s. A worker stuck on a silent server is left
+     * behind: its transaction never committed, so its batch is read again next time. */
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 9;
+    for (int i = 0; i < nworkers; i++) {
+        if (workers[i] && cl_worker_join_until(workers[i], &deadline) != 0) {
+            cl_log_warn("a worker did not stop in time; exiting without it", "worker=%d", i);
+            _exit(0);
+        }
+    }
     for (int i = 0; i < nworkers; i++)
         cl_worker_destroy(workers[i]);
     cl_http_destroy(http);

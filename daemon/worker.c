@@ -23,7 +23,7 @@
 #include "careledger/metrics.h"
 #include "daemon.h"
 
-#define MAX_ASSIGNED    1024
+#define MAX_ASSIGNED    CL_BATCH_MAX_PARTS
 #define BATCH_MAX_BYTES (8u << 20)
 #define BACKOFF_MAX_MS  30000
 #define STOP_BUDGET_MS  7000 /* of the 10 s a SIGTERM allows */
@@ -46,11 +46,13 @@ struct cl_worker {
     unsigned long pol_gen;
     cl_agg_t *agg;
     cl_batch_t batch;
+    cl_batch_t spare; /* the batch being isolated after a data error */
     long long batch_first_ms;
     assigned_t parts[MAX_ASSIGNED];
     size_t nparts;
     int pg_up, kafka_up;
     int backoff_ms;
+    char last_err[1024];
 };
 
 /** @brief Monotonic milliseconds. */
@@ -241,6 +243,12 @@ static cl_write_status_t try_commit(cl_worker_t *w)
         committed(w, (double)(now_ms() - t0) / 1000.0);
     } else if (st == CL_WRITE_FENCED) {
         fenced(w, err);
+    } else if (st == CL_WRITE_DATA) {
+        char q[1100];
+        cl_log_error("postgres refused a batch's content; isolating the message",
+                     "worker=%d sqlstate=%s error=%s", w->id, cl_writer_last_sqlstate(w->writer),
+                     cl_log_quote(q, sizeof q, err));
+        snprintf(w->last_err, sizeof w->last_err, "%s", err);
     } else {
         set_pg_state(w, 0, err);
         if (!cl_writer_connected(w->writer))
@@ -253,10 +261,77 @@ static cl_write_status_t try_commit(cl_worker_t *w)
 
 static void handle_message(cl_worker_t *w, rd_kafka_message_t *m);
 
+/** @brief Read every assigned partition again from its stored offset. */
+static void reseek_all(cl_worker_t *w)
+{
+    rd_kafka_topic_partition_list_t *list = NULL;
+    if (rd_kafka_assignment(w->rk, &list) == RD_KAFKA_RESP_ERR_NO_ERROR && list) {
+        seek_to_stored(w, list);
+        rd_kafka_topic_partition_list_destroy(list);
+    }
+}
+
+/**
+ * @brief Commit; when PostgreSQL refuses the content, commit prefixes of the
+ * batch, halving until the one message is found, and store it as a dead
+ * letter `storage_rejected:SQLSTATE` so its partition moves on.
+ */
+static cl_write_status_t commit_isolating(cl_worker_t *w)
+{
+    cl_write_status_t st = try_commit(w);
+    if (st != CL_WRITE_DATA)
+        return st;
+    cl_batch_t tmp = w->spare;
+    w->spare = w->batch;
+    w->batch = tmp;
+    cl_batch_clear(&w->batch);
+    cl_batch_t *src = &w->spare;
+    size_t i = 0, step = src->n > 1 ? src->n / 2 : 1;
+    while (i < src->n) {
+        size_t k = step < src->n - i ? step : src->n - i;
+        cl_batch_clear(&w->batch);
+        for (size_t j = i; j < i + k; j++) {
+            const cl_batch_msg_t *m = &src->msgs[j];
+            const cl_batch_part_t *p = &src->parts[m->part];
+            assigned_t *a = find_part(w, p->topic, p->partition);
+            if (!a) /* revoked meanwhile: its next owner reads it */
+                continue;
+            if (cl_batch_add(&w->batch, w->dec, p->topic, p->partition, a->stored, m->offset,
+                             m->key, m->key_len, m->payload, m->len) != 0) {
+                st = CL_WRITE_RETRY;
+                goto abandon;
+            }
+        }
+        st = try_commit(w);
+        if (st == CL_WRITE_DATA && w->batch.n == 1) {
+            char code[64];
+            snprintf(code, sizeof code, "storage_rejected:%s", cl_writer_last_sqlstate(w->writer));
+            cl_batch_reject(&w->batch, 0, code, w->last_err);
+            st = try_commit(w);
+        }
+        if (st == CL_WRITE_OK) {
+            i += k;
+        } else if (st == CL_WRITE_DATA && k > 1) {
+            step = k / 2;
+        } else {
+            goto abandon;
+        }
+    }
+    cl_batch_clear(src);
+    cl_batch_clear(&w->batch);
+    return CL_WRITE_OK;
+abandon:
+    /* Whatever is not stored is read again from the stored offsets. */
+    cl_batch_clear(src);
+    cl_batch_clear(&w->batch);
+    reseek_all(w);
+    return st;
+}
+
 /** @brief Pause, back off, reconnect and retry until the batch is stored or we stop. */
 static void commit_until_stored(cl_worker_t *w, long long deadline_ms)
 {
-    if (try_commit(w) != CL_WRITE_RETRY)
+    if (commit_isolating(w) != CL_WRITE_RETRY)
         return;
     rd_kafka_topic_partition_list_t *assigned = NULL;
     if (rd_kafka_assignment(w->rk, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR && assigned)
@@ -276,7 +351,7 @@ static void commit_until_stored(cl_worker_t *w, long long deadline_ms)
         }
         if (!cl_daemon_run && !deadline_ms)
             break;
-        cl_write_status_t st = try_commit(w);
+        cl_write_status_t st = commit_isolating(w);
         if (st != CL_WRITE_RETRY)
             break;
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
@@ -333,8 +408,24 @@ static void handle_message(cl_worker_t *w, rd_kafka_message_t *m)
     if (!w->batch.n)
         w->batch_first_ms = now_ms();
     if (cl_batch_add(&w->batch, w->dec, topic, m->partition, a->stored, m->offset, m->key,
-                     m->key_len, m->payload, m->len) != 0)
-        cl_log_error("out of memory adding a message; it will be read again", "worker=%d", w->id);
+                     m->key_len, m->payload, m->len) != 0) {
+        /* Store what is held, then try once more; failing that, read it again later. */
+        commit_until_stored(w, 0);
+        if (!w->batch.n)
+            w->batch_first_ms = now_ms();
+        if (cl_batch_add(&w->batch, w->dec, topic, m->partition, a->stored, m->offset, m->key,
+                         m->key_len, m->payload, m->len) != 0) {
+            cl_log_error("cannot hold a message (out of memory); seeking back to read it again",
+                         "worker=%d topic=%s partition=%d offset=%lld", w->id, topic,
+                         (int)m->partition, (long long)m->offset);
+            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(l, topic, m->partition)->offset = m->offset;
+            rd_kafka_error_t *e = rd_kafka_seek_partitions(w->rk, l, 5000);
+            if (e)
+                rd_kafka_error_destroy(e);
+            rd_kafka_topic_partition_list_destroy(l);
+        }
+    }
     rd_kafka_message_destroy(m);
 }
 
@@ -354,6 +445,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (stored_offset(w, p->topic, p->partition, &stored) != 0)
                 stored = -1; /* stopping: the offset does not matter */
             p->offset = stored >= 0 ? stored : RD_KAFKA_OFFSET_BEGINNING;
+            if (w->nparts == MAX_ASSIGNED)
+                cl_log_error("more partitions than one worker can hold; add workers",
+                             "worker=%d limit=%d", w->id, MAX_ASSIGNED);
             if (w->nparts < MAX_ASSIGNED && !find_part(w, p->topic, p->partition)) {
                 assigned_t *a = &w->parts[w->nparts++];
                 snprintf(a->topic, sizeof a->topic, "%s", p->topic);
@@ -522,6 +616,7 @@ cl_worker_t *cl_worker_create(int id, const cl_config_t *cfg, cl_crash_point_t c
     w->cfg = cfg;
     w->kafka_up = 1;
     cl_batch_init(&w->batch);
+    cl_batch_init(&w->spare);
     w->pol = cl_daemon_policies_acquire(&w->pol_gen);
     w->dec = cl_decoder_create(w->pol);
     w->writer = cl_writer_create(cfg->pg_conninfo, cl_kafka_group(cfg));
@@ -581,12 +676,15 @@ int cl_worker_start(cl_worker_t *w)
     return 0;
 }
 
-/** @brief Join the thread. */
-void cl_worker_join(cl_worker_t *w)
+/** @brief Join with a deadline. */
+int cl_worker_join_until(cl_worker_t *w, const struct timespec *deadline)
 {
-    if (w->started)
-        pthread_join(w->thread, NULL);
+    if (!w->started)
+        return 0;
+    if (pthread_timedjoin_np(w->thread, NULL, deadline) != 0)
+        return -1;
     w->started = 0;
+    return 0;
 }
 
 /** @brief Free a worker. */
@@ -600,6 +698,7 @@ void cl_worker_destroy(cl_worker_t *w)
     cl_agg_destroy(w->agg);
     cl_decoder_destroy(w->dec);
     cl_batch_free(&w->batch);
+    cl_batch_free(&w->spare);
     cl_daemon_policies_release(w->pol);
     free(w);
 }

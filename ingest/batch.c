@@ -4,6 +4,9 @@
  */
 #include "careledger/batch.h"
 
+#include "careledger/json.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,9 +16,25 @@ void cl_batch_init(cl_batch_t *b)
     memset(b, 0, sizeof *b);
 }
 
-/** @brief Forget messages, keep buffers. */
+/** @brief Forget messages, keep small buffers. */
 void cl_batch_clear(cl_batch_t *b)
 {
+    /* A slot that once held a large message would keep its memory for good. */
+    for (size_t i = 0; i < b->n; i++) {
+        cl_batch_msg_t *m = &b->msgs[i];
+        if (m->cap > CL_BATCH_KEEP_BYTES) {
+            free(m->payload);
+            m->payload = NULL;
+            m->cap = 0;
+        }
+        if (m->key_cap > CL_BATCH_KEEP_BYTES) {
+            free(m->key);
+            m->key = NULL;
+            m->key_cap = 0;
+        }
+        if (m->ev.arena_cap > CL_BATCH_KEEP_BYTES + 256)
+            cl_event_release(&m->ev);
+    }
     b->n = 0;
     b->nparts = 0;
     b->bytes = 0;
@@ -59,23 +78,11 @@ static int copy_into(char **buf, size_t *cap, const void *src, size_t len)
     return 0;
 }
 
-/** @brief Add and decode one message. */
+/** @brief Add and decode one message, all or nothing. */
 int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t partition,
                  int64_t start, int64_t offset, const void *key, size_t key_len,
                  const void *payload, size_t len)
 {
-    cl_batch_part_t *p = cl_batch_part(b, topic, partition);
-    if (!p) {
-        if (b->nparts == CL_BATCH_MAX_PARTS || strlen(topic) >= sizeof p->topic)
-            return -1;
-        p = &b->parts[b->nparts];
-        memset(p, 0, sizeof *p);
-        strcpy(p->topic, topic);
-        p->partition = partition;
-        p->start = start;
-        p->watermark = INT64_MIN;
-        b->nparts++;
-    }
     if (b->n == b->cap) {
         size_t n = b->cap ? b->cap * 2 : 1024;
         cl_batch_msg_t *m = realloc(b->msgs, n * sizeof *m);
@@ -89,6 +96,17 @@ int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t pa
     if (copy_into(&m->payload, &m->cap, payload, len) ||
         copy_into(&m->key, &m->key_cap, key, key ? key_len : 0))
         return -1;
+    cl_batch_part_t *p = cl_batch_part(b, topic, partition);
+    if (!p) {
+        if (b->nparts == CL_BATCH_MAX_PARTS || strlen(topic) >= sizeof p->topic)
+            return -1;
+        p = &b->parts[b->nparts++];
+        memset(p, 0, sizeof *p);
+        strcpy(p->topic, topic);
+        p->partition = partition;
+        p->start = start;
+        p->watermark = INT64_MIN;
+    }
     m->len = len;
     m->key_len = key ? key_len : 0;
     m->part = (int)(p - b->parts);
@@ -99,6 +117,17 @@ int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t pa
     b->bytes += len;
     b->n++;
     return 0;
+}
+
+/** @brief Mark message @p i a dead letter with @p code (content PostgreSQL refused). */
+void cl_batch_reject(cl_batch_t *b, size_t i, const char *code, const char *detail)
+{
+    cl_batch_msg_t *m = &b->msgs[i];
+    m->decoded = 0;
+    m->state = CL_MSG_DEAD;
+    snprintf(m->rej.code, sizeof m->rej.code, "%s", code);
+    snprintf(m->rej.detail, sizeof m->rej.detail, "%s", detail);
+    cl_utf8_sanitize(m->rej.detail);
 }
 
 /** @brief Drop a revoked partition's messages, keeping slot buffers for reuse. */

@@ -229,6 +229,9 @@ static int reject(cl_reject_t *rej, const char *code, const char *name, const ch
     va_start(ap, fmt);
     vsnprintf(rej->detail, sizeof rej->detail, fmt, ap);
     va_end(ap);
+    /* Details quote input cut to a few bytes: keep them valid UTF-8 for storage. */
+    cl_utf8_sanitize(rej->detail);
+    cl_utf8_sanitize(rej->code);
     return -1;
 }
 

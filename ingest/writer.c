@@ -52,8 +52,8 @@ static const char SQL_CLASSIFY[] =
     "WHERE NOT EXISTS (SELECT 1 FROM stage_acc a WHERE a.seq = s.seq)";
 
 static const char SQL_COPY_DEAD[] =
-    "COPY careledger.dead_letters (src_topic, src_partition, src_offset, reason, message, "
-    "event_id, msg_key, payload) FROM STDIN";
+    "COPY careledger.dead_letters (consumer_group, src_topic, src_partition, src_offset, reason, "
+    "message, event_id, msg_key, payload) FROM STDIN";
 
 static const char SQL_ADVANCE[] =
     "UPDATE careledger.offsets SET next_offset = $5, accepted = accepted + $6, "
@@ -73,6 +73,7 @@ struct cl_writer {
     PGconn *conn;
     cl_buf_t copy, dead, arr_topics, arr_parts;
     long batches;
+    char last_state[6]; /* SQLSTATE of the last CL_WRITE_DATA */
     cl_writer_hook_fn hook;
     void *hook_ctx;
     cl_crash_point_t crash_point;
@@ -132,6 +133,12 @@ int cl_writer_connect(cl_writer_t *w, char *err, size_t errsize)
         return -1;
     }
     return 0;
+}
+
+/** @brief SQLSTATE of the last data error. */
+const char *cl_writer_last_sqlstate(const cl_writer_t *w)
+{
+    return w->last_state;
 }
 
 /** @brief Set the aggregate hook. */
@@ -336,10 +343,12 @@ static void copy_event(cl_buf_t *b, const cl_batch_part_t *p, const cl_batch_msg
 }
 
 /** @brief One dead letter row. */
-static void copy_dead(cl_buf_t *b, const cl_batch_part_t *p, const cl_batch_msg_t *m,
-                      const char *reason, const char *message, const char *event_id)
+static void copy_dead(cl_buf_t *b, const char *group, const cl_batch_part_t *p,
+                      const cl_batch_msg_t *m, const char *reason, const char *message,
+                      const char *event_id)
 {
-    copy_text(b, p->topic);
+    copy_text(b, group);
+    col_text(b, p->topic);
     col_int(b, 1, p->partition);
     col_int(b, 1, m->offset);
     col_text(b, reason);
@@ -357,10 +366,14 @@ static void copy_dead(cl_buf_t *b, const cl_batch_part_t *p, const cl_batch_msg_
 
 /* ---- the transaction ---- */
 
-/** @brief Classify a failed result: fence, or retry (logged by the caller). */
+/** @brief Classify a failed result: fence, data error, or retry (logged by the caller). */
 static cl_write_status_t failure(cl_writer_t *w, PGresult *r, char *err, size_t errsize)
 {
-    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    /* Copy the SQLSTATE before the result is freed. */
+    char state[6] = "";
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (st)
+        snprintf(state, sizeof state, "%s", st);
     snprintf(err, errsize, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(w->conn));
     size_t n = strlen(err);
     while (n && err[n - 1] == '\n')
@@ -372,7 +385,15 @@ static cl_write_status_t failure(cl_writer_t *w, PGresult *r, char *err, size_t 
         PQclear(rb);
     }
     /* 23505 on the offsets row: another consumer stored this partition's first batch. */
-    return state && strcmp(state, "23505") == 0 ? CL_WRITE_FENCED : CL_WRITE_RETRY;
+    if (strcmp(state, "23505") == 0)
+        return CL_WRITE_FENCED;
+    /* Data exceptions (22) and other integrity errors (23): this batch's content, not an
+     * outage; retrying the same batch would fail forever. */
+    if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0) {
+        snprintf(w->last_state, sizeof w->last_state, "%s", state);
+        return CL_WRITE_DATA;
+    }
+    return CL_WRITE_RETRY;
 }
 
 /** @brief Send a COPY FROM STDIN with the buffer's rows. */
@@ -583,12 +604,12 @@ cl_write_status_t cl_writer_commit(cl_writer_t *w, cl_batch_t *b, char *err, siz
         case CL_MSG_DEAD:
             p->dead++;
             if (m->decoded)
-                copy_dead(&w->dead, p, m, "conflicting_duplicate",
+                copy_dead(&w->dead, w->group, p, m, "conflicting_duplicate",
                           "same event_id as an accepted event, different content; the first "
                           "accepted stays",
                           m->ev.event_id);
             else
-                copy_dead(&w->dead, p, m, m->rej.code, m->rej.detail, NULL);
+                copy_dead(&w->dead, w->group, p, m, m->rej.code, m->rej.detail, NULL);
             break;
         }
     }

@@ -4,6 +4,11 @@
 
 SET LOCAL search_path = careledger;
 
+-- Dead letters belong to the consumer group that read them, like the counts.
+ALTER TABLE dead_letters ADD COLUMN consumer_group text NOT NULL DEFAULT '';
+DROP INDEX dead_letters_reason;
+CREATE INDEX dead_letters_group_reason ON dead_letters (consumer_group, reason);
+
 -- Indexes the per-batch recomputation reads raw facts by.
 CREATE INDEX events_worker ON events (worker_id, type) WHERE worker_id IS NOT NULL;
 CREATE INDEX events_cancels ON events (cancels) WHERE cancels IS NOT NULL;

@@ -234,6 +234,21 @@ const char *cl_it_sql(cl_it_t *it, const char *sql)
     return out;
 }
 
+/** @brief Run a statement without rows. */
+int cl_it_exec(cl_it_t *it, const char *sql)
+{
+    char conninfo[128];
+    snprintf(conninfo, sizeof conninfo, "dbname=%s", it->name);
+    PGconn *c = PQconnectdb(conninfo);
+    PGresult *r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "harness: %s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(c);
+    return ok ? 0 : -1;
+}
+
 /** @brief Digest of what is stored, independent of arrival order. */
 int cl_it_digest(cl_it_t *it, char *out)
 {

@@ -61,6 +61,8 @@ int cl_it_digest(cl_it_t *it, char *out);
 int cl_it_http_get(int port, const char *path, char *body, size_t size);
 /** @brief Count the lines of a daemon log (DIR/daemon-*.log) containing @p needle. */
 int cl_it_log_count(cl_it_t *it, const char *needle);
+/** @brief Run a statement without rows in the test database; 0 or -1. */
+int cl_it_exec(cl_it_t *it, const char *sql);
 /** @brief Run SQL in the test database and return the first value (static buffer). */
 const char *cl_it_sql(cl_it_t *it, const char *sql);
 

@@ -15,7 +15,8 @@
 
 #include "careledger/event.h"
 
-#define CL_BATCH_MAX_PARTS 512
+#define CL_BATCH_MAX_PARTS  1024 /* also the partitions one worker may own */
+#define CL_BATCH_KEEP_BYTES 4096 /* slot buffers above this are freed after a batch */
 
 /** The outcome of one message, known after decoding (ok/rejected) and after commit. */
 typedef enum cl_msg_state {
@@ -57,7 +58,7 @@ typedef struct cl_batch {
 
 /** @brief Initialise an empty batch (storage grows on demand). */
 void cl_batch_init(cl_batch_t *b);
-/** @brief Forget the messages but keep every buffer for reuse. */
+/** @brief Forget the messages; keep buffers for reuse, except large ones (bounded memory). */
 void cl_batch_clear(cl_batch_t *b);
 /** @brief Free every buffer. */
 void cl_batch_free(cl_batch_t *b);
@@ -65,11 +66,19 @@ void cl_batch_free(cl_batch_t *b);
 /**
  * @brief Add a message (copied) and decode it with @p dec. @p start is the
  * partition's stored next_offset, used when the batch first meets it.
+ * All or nothing: on failure the batch is unchanged.
  * @return 0, or -1 on out of memory or too many partitions.
  */
 int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t partition,
                  int64_t start, int64_t offset, const void *key, size_t key_len,
                  const void *payload, size_t len);
+
+/**
+ * @brief Turn message @p i into a dead letter with reason @p code: PostgreSQL
+ * refused its content although the decoder accepted it (a careledger bug, kept
+ * visible instead of blocking the partition).
+ */
+void cl_batch_reject(cl_batch_t *b, size_t i, const char *code, const char *detail);
 
 /** @brief The part of (topic, partition), or NULL. */
 cl_batch_part_t *cl_batch_part(cl_batch_t *b, const char *topic, int32_t partition);

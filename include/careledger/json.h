@@ -73,6 +73,18 @@ typedef enum cl_json_int_status {
 cl_json_int_status_t cl_json_int(const char *p, size_t len, int64_t *out);
 
 /**
+ * @brief Length of the valid UTF-8 sequence at @p p (before @p end): 1..4, or
+ * 0 when invalid (overlong, surrogate, truncated, beyond U+10FFFF).
+ */
+size_t cl_utf8_seq(const unsigned char *p, const unsigned char *end);
+
+/**
+ * @brief Make a NUL-terminated string valid UTF-8 in place: every invalid
+ * byte (a multi-byte character cut by a truncation, say) becomes '?'.
+ */
+void cl_utf8_sanitize(char *s);
+
+/**
  * @brief Check a whole document (any top-level value) for strictness:
  * the same rules as cl_json_scan but no top-level-object requirement.
  * Used before cJSON parses configuration and policy files.

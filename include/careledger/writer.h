@@ -25,6 +25,7 @@ typedef enum cl_write_status {
     CL_WRITE_OK = 0,
     CL_WRITE_FENCED = 1, /* a partition moved to another consumer: drop and re-seek */
     CL_WRITE_RETRY = 2,  /* PostgreSQL unreachable or a transient error: retry the batch */
+    CL_WRITE_DATA = 3,   /* PostgreSQL rejected the batch's content (SQLSTATE 22xxx/23xxx) */
 } cl_write_status_t;
 
 /** Test-only crash points inside a batch (SIGKILL of the own process). */
@@ -73,6 +74,9 @@ typedef int (*cl_writer_hook_fn)(void *ctx, PGconn *conn, char *err, size_t errs
 
 /** @brief Set the hook (borrowed @p ctx). */
 void cl_writer_set_hook(cl_writer_t *w, cl_writer_hook_fn fn, void *ctx);
+
+/** @brief The SQLSTATE of the last CL_WRITE_DATA (owned by the writer). */
+const char *cl_writer_last_sqlstate(const cl_writer_t *w);
 
 /** @brief Arm a test-only crash at @p point of the @p nth batch (1-based). */
 void cl_writer_set_crash(cl_writer_t *w, cl_crash_point_t point, long nth);

@@ -59,13 +59,13 @@ static void jilin_nurse(char **l, int *n, const char *w, const char *unit)
             w, d, w, unit, d, d, d <= 10 ? "direct" : "other");
     add(l, n,
         "{" ENV ",\"event_id\":\"%s-s3b\",\"type\":\"shift.completed\",\"worker_id\":\"%s\",\"unit_"
-                "id\":\"%s\","
+        "id\":\"%s\","
         "\"start\":\"2020-02-03T17:00:00+08:00\",\"end\":\"2020-02-03T20:00:00+08:00\","
         "\"exposure\":\"other\"}",
         w, w, unit);
     add(l, n,
         "{" ENV ",\"event_id\":\"%s-s20\",\"type\":\"shift.completed\",\"worker_id\":\"%s\",\"unit_"
-                "id\":\"%s\","
+        "id\":\"%s\","
         "\"start\":\"2020-02-20T08:00:00+08:00\",\"end\":\"2020-02-20T16:00:00+08:00\","
         "\"exposure\":\"direct\"}",
         w, w, unit);
@@ -77,7 +77,7 @@ static void jilin_nurse(char **l, int *n, const char *w, const char *unit)
         w, w, w);
     add(l, n,
         "{" ENV ",\"event_id\":\"%s-d2\",\"type\":\"deployment.ended\",\"deployment_id\":\"%s-D\","
-                "\"date\":\"2020-02-29\"}",
+        "\"date\":\"2020-02-29\"}",
         w, w);
 }
 
@@ -94,11 +94,11 @@ static void test_hand_worked(void)
     /* 红桥: departure 2020-02-10, no return; the same with exposure other. */
     add(l, &n,
         "{" ENV ",\"event_id\":\"h1\",\"type\":\"deployment.started\",\"deployment_id\":\"HD1\","
-                "\"worker_id\":\"H1\","
+        "\"worker_id\":\"H1\","
         "\"team\":\"天津援鄂医疗队\",\"destination\":\"武汉\",\"date\":\"2020-02-10\"}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"h2\",\"type\":\"deployment.started\",\"deployment_id\":\"HD2\","
-                "\"worker_id\":\"H2\","
+        "\"worker_id\":\"H2\","
         "\"team\":\"天津援鄂医疗队\",\"destination\":\"武汉\",\"date\":\"2020-02-10\",\"exposure\":"
         "\"other\"}");
     /* A cancellation that arrives before its shift: the direct shift of 02-06 is cancelled,
@@ -107,32 +107,32 @@ static void test_hand_worked(void)
         "{" ENV ",\"event_id\":\"c1\",\"type\":\"shift.cancelled\",\"cancels\":\"x-direct\"}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"x-direct\",\"type\":\"shift.completed\",\"worker_id\":\"X1\","
-                "\"unit_id\":\"U-COUNTY\","
+        "\"unit_id\":\"U-COUNTY\","
         "\"start\":\"2020-02-06T13:00:00+08:00\",\"end\":\"2020-02-06T18:00:00+08:00\","
         "\"exposure\":\"direct\"}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"x-other\",\"type\":\"shift.completed\",\"worker_id\":\"X1\","
-                "\"unit_id\":\"U-COUNTY\","
+        "\"unit_id\":\"U-COUNTY\","
         "\"start\":\"2020-02-06T08:00:00+08:00\",\"end\":\"2020-02-06T12:00:00+08:00\","
         "\"exposure\":\"other\"}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"u1\",\"type\":\"unit.registered\",\"unit_id\":\"U-COUNTY\","
-                "\"name\":\"县医院\","
+        "\"name\":\"县医院\","
         "\"region\":\"220102\",\"kind\":\"hospital\",\"level\":\"county\"}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"u2\",\"type\":\"unit.registered\",\"unit_id\":\"U-TOWN\",\"name\":"
-                "\"乡镇卫生院\","
+        "\"乡镇卫生院\","
         "\"region\":\"220102\",\"kind\":\"community_health\",\"level\":\"township\"}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"u3\",\"type\":\"unit.registered\",\"unit_id\":\"U-HQ\",\"name\":"
-                "\"红桥医院\","
+        "\"红桥医院\","
         "\"region\":\"120106\",\"kind\":\"hospital\",\"level\":\"county\"}");
     const char *regs[][2] = {
         {"W1", "U-COUNTY"}, {"W2", "U-TOWN"}, {"H1", "U-HQ"}, {"H2", "U-HQ"}, {"X1", "U-COUNTY"}};
     for (int i = 0; i < 5; i++)
         add(l, &n,
             "{" ENV ",\"event_id\":\"reg-%s\",\"type\":\"worker.registered\",\"worker_id\":\"%s\","
-                    "\"unit_id\":\"%s\","
+            "\"unit_id\":\"%s\","
             "\"role\":\"nurse\",\"staff\":\"contract\",\"children\":0,\"elders\":0}",
             regs[i][0], regs[i][0], regs[i][1]);
     write_lines(&it, "hand.jsonl", l, NULL, n);
@@ -185,7 +185,7 @@ static int property_stream(char **l, unsigned seed)
     for (int u = 0; u < 4; u++)
         add(l, &n,
             "{" ENV ",\"event_id\":\"pu%d\",\"type\":\"unit.registered\",\"unit_id\":\"%s\","
-                    "\"name\":\"单位\","
+            "\"name\":\"单位\","
             "\"region\":\"%s\",\"kind\":\"%s\",\"level\":\"%s\"}",
             u, units[u][0], units[u][1], u == 3 ? "designated_hospital" : "hospital", units[u][2]);
     for (int w = 0; w < 12; w++) {
@@ -211,7 +211,7 @@ static int property_stream(char **l, unsigned seed)
             int u = rand() % 4;
             add(l, &n,
                 "{" ENV ",\"event_id\":\"ps%d-%d\",\"type\":\"shift.completed\",\"worker_id\":\"PW%"
-                        "d\",\"unit_id\":\"%s\","
+                "d\",\"unit_id\":\"%s\","
                 "\"start\":\"2020-02-%02dT%02d:00:00+08:00\",\"end\":\"2020-02-%02dT%02d:00:00+08:"
                 "00\",\"exposure\":\"%s\"}",
                 w, d, w, units[u][0], d, 6 + rand() % 10, d, 17 + rand() % 6,
@@ -219,7 +219,7 @@ static int property_stream(char **l, unsigned seed)
             if (rand() % 10 == 0)
                 add(l, &n,
                     "{" ENV ",\"event_id\":\"pc%d-%d\",\"type\":\"shift.cancelled\",\"cancels\":"
-                            "\"ps%d-%d\"}",
+                    "\"ps%d-%d\"}",
                     w, d, w, d);
         }
         if (w % 4 == 1) {
@@ -232,13 +232,13 @@ static int property_stream(char **l, unsigned seed)
             if (w % 8 == 1)
                 add(l, &n,
                     "{" ENV ",\"event_id\":\"pe%d\",\"type\":\"deployment.ended\",\"deployment_"
-                            "id\":\"PD%d\",\"date\":\"2020-02-%02d\"}",
+                    "id\":\"PD%d\",\"date\":\"2020-02-%02d\"}",
                     w, w, 15 + w);
         }
     }
     add(l, &n,
         "{" ENV ",\"event_id\":\"pr1\",\"type\":\"region.registered\",\"code\":\"220102\",\"name\":"
-                "\"南关区\","
+        "\"南关区\","
         "\"parent\":\"220100\",\"level\":\"district\"}");
     return n;
 }

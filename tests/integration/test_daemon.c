@@ -161,8 +161,48 @@ static void test_broker_down_up(void)
     CU_ASSERT_EQUAL(waitpid(daemon_proc.pid, &status, WNOHANG), 0);
 }
 
+static void test_refused_content_is_isolated(void)
+{
+    /* Make PostgreSQL refuse one message's content (a careledger bug in real life): the
+     * batch is split until that message is found; it becomes a dead letter and the rest
+     * of its batch is stored; the partition moves on. */
+    CU_ASSERT_EQUAL_FATAL(cl_it_exec(&it, "ALTER TABLE careledger.events ADD CONSTRAINT poison "
+                                          "CHECK (reference IS DISTINCT FROM 'POISON') NOT VALID"),
+                          0);
+    char lines[4096];
+    int n = 0;
+    for (int i = 0; i < 6; i++)
+        n += snprintf(
+            lines + n, sizeof lines - (size_t)n,
+            "{\"schema\":\"careledger/1\",\"event_id\":\"iso%d\",\"type\":\"benefit.delivered\","
+            "\"occurred_at\":\"2020-02-10T08:00:00+08:00\",\"measure\":\"JL-05\",\"worker_id\":"
+            "\"W1\","
+            "\"date\":\"2020-02-10\",\"amount_fen\":500000,\"reference\":\"%s\"}\n",
+            i, i == 3 ? "POISON" : "ok");
+    cl_it_status_t before;
+    CU_ASSERT_EQUAL(cl_it_status(&it, &before), 0);
+    produce("iso.jsonl", lines);
+    CU_ASSERT_EQUAL(cl_it_wait_consumed(&it, before.consumed + 6, 60), 0);
+    cl_it_status_t st;
+    CU_ASSERT_EQUAL(cl_it_status(&it, &st), 0);
+    CU_ASSERT_EQUAL(st.accepted, before.accepted + 5);
+    CU_ASSERT_EQUAL(wait_reason("storage_rejected:23514", 1), 1);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(event_id, ',' ORDER BY event_id) FROM "
+                                          "careledger.events WHERE event_id LIKE 'iso%'"),
+                           "iso0,iso1,iso2,iso4,iso5");
+    CU_ASSERT_EQUAL(cl_it_exec(&it, "ALTER TABLE careledger.events DROP CONSTRAINT poison"), 0);
+    int status;
+    CU_ASSERT_EQUAL(waitpid(daemon_proc.pid, &status, WNOHANG), 0);
+}
+
 static void test_dead_letters_cli(void)
 {
+    /* Control characters in what a dead letter quotes never reach the terminal raw. */
+    produce(
+        "esc.jsonl",
+        "{\"schema\":\"careledger/1\",\"event_id\":\"esc\",\"type\":\"x\\u001b]0;owned\\u0007\","
+        "\"occurred_at\":\"2020-02-10T08:00:00+08:00\"}\n");
+    CU_ASSERT_EQUAL(wait_reason("unknown_type", 1), 1);
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "'%s' dead-letters --reason unknown_measure --config '%s'",
              cl_it_bin(), it.config);
@@ -174,6 +214,16 @@ static void test_dead_letters_cli(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(body, "unknown_measure: no loaded policy has measure \"ZZ-01\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(body, "\"event_id\":\"zz1\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(body, "1 dead letter(s) with reason unknown_measure"));
+    snprintf(cmd, sizeof cmd, "'%s' dead-letters --reason unknown_type --config '%s'", cl_it_bin(),
+             it.config);
+    f = popen(cmd, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    n = fread(body, 1, sizeof body - 1, f);
+    body[n] = '\0';
+    pclose(f);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "\\x1b]0;owned\\x07"));
+    CU_ASSERT_PTR_NULL(strchr(body, 0x1b));
+    CU_ASSERT_PTR_NULL(strchr(body, 0x07));
     /* SIGTERM: exit 0. */
     CU_ASSERT_EQUAL(cl_proc_stop(&daemon_proc, SIGTERM, 10000), 0);
 }
@@ -206,6 +256,7 @@ int cl_test_register(void)
         {"/healthz and /metrics", test_http},
         {"SIGHUP: a bad policy file keeps the old set", test_sighup},
         {"broker down and up: each change logged once", test_broker_down_up},
+        {"refused content is isolated, not retried forever", test_refused_content_is_isolated},
         {"dead-letters lists payloads safely", test_dead_letters_cli},
         {NULL, NULL}};
     if (setup() != 0)

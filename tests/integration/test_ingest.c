@@ -234,11 +234,12 @@ static void test_ingest_file_twice(void)
     char digest[33];
     CU_ASSERT_EQUAL(cl_it_digest(&it, digest), 0);
     CU_ASSERT_STRING_EQUAL(digest, clean_digest);
-    /* Each file's position is its line count: topic file:NAME, partition 0. */
-    char want[256];
+    /* Each file's position is its line count: topic file:PATH, partition 0. */
+    char want[1024];
     snprintf(want, sizeof want,
-             "file:assistance.jsonl=%ld,file:reference.jsonl=%ld,file:shifts.jsonl=%ld",
-             main_stream.lines[2], main_stream.lines[0], main_stream.lines[1]);
+             "file:%s/assistance.jsonl=%ld,file:%s/reference.jsonl=%ld,file:%s/shifts.jsonl=%ld",
+             stream_dir, main_stream.lines[2], stream_dir, main_stream.lines[0], stream_dir,
+             main_stream.lines[1]);
     CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(topic || '=' || next_offset, ',' "
                                           "ORDER BY topic) FROM careledger.offsets"),
                            want);

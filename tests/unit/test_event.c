@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "careledger/event.h"
+#include "careledger/json.h"
 #include "careledger/time.h"
 #include "cltest.h"
 
@@ -337,6 +338,28 @@ static void test_hostile(void)
     accept(arr);
 }
 
+static void test_storable_rejections(void)
+{
+    /* A cut multi-byte character in the detail would make PostgreSQL refuse the dead letter. */
+    expect(variant(9, "injury.reported", "一二三四五六七八九十一二三四"), "unknown_type");
+    const unsigned char *p = (const unsigned char *)rej.detail, *end = p + strlen(rej.detail);
+    int valid = 1;
+    while (p < end && valid) {
+        size_t n = cl_utf8_seq(p, end);
+        valid = n > 0;
+        p += n;
+    }
+    CU_ASSERT_TRUE(valid);
+    expect(variant(7, "JL-05", "吉吉吉吉吉吉吉吉吉吉"), "unknown_measure");
+    /* An instant whose UTC form leaves the years dates allow is a bad time, not a
+     * value PostgreSQL would refuse. */
+    expect(variant(9, "2020-02-10T08:00:00+08:00", "9999-12-31T23:59:59-01:00"),
+           "bad_time:occurred_at");
+    accept(variant(9, "2020-02-10T08:00:00+08:00", "9999-12-31T22:59:59-01:00"));
+    expect(variant(9, "2020-02-10T08:00:00+08:00", "1900-01-01T00:30:00+01:00"),
+           "bad_time:occurred_at");
+}
+
 static void test_reuse_and_ids(void)
 {
     /* One event struct decodes many messages without leaking strings across. */
@@ -356,15 +379,17 @@ static void test_reuse_and_ids(void)
 
 int cl_test_register(void)
 {
-    static const cl_test_t tests[] = {{"valid form of every type", test_valid_every_type},
-                                      {"envelope rejections (SPEC 11)", test_envelope_rejections},
-                                      {"field rejections (SPEC 11)", test_field_rejections},
-                                      {"money: 0, 10^12, -1, 1.5, strings", test_money},
-                                      {"time: local dates, UTC, leap days", test_time_rules},
-                                      {"fingerprint: canonical form (R4)", test_fingerprint},
-                                      {"hostile input", test_hostile},
-                                      {"arena reuse and id pattern", test_reuse_and_ids},
-                                      {NULL, NULL}};
+    static const cl_test_t tests[] = {
+        {"valid form of every type", test_valid_every_type},
+        {"envelope rejections (SPEC 11)", test_envelope_rejections},
+        {"field rejections (SPEC 11)", test_field_rejections},
+        {"money: 0, 10^12, -1, 1.5, strings", test_money},
+        {"time: local dates, UTC, leap days", test_time_rules},
+        {"fingerprint: canonical form (R4)", test_fingerprint},
+        {"hostile input", test_hostile},
+        {"rejections are storable: UTF-8 details, year range", test_storable_rejections},
+        {"arena reuse and id pattern", test_reuse_and_ids},
+        {NULL, NULL}};
     if (setup() != 0)
         return -1;
     return cl_test_add_suite("event", tests);
