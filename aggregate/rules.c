@@ -273,7 +273,8 @@ int cl_rules_worker_days(const cl_rule_input_t *in, cl_rule_output_t *out)
         }
         i = j;
     }
-    qsort(out->days, out->n_days, sizeof *out->days, day_cmp);
+    if (out->n_days > 1) /* days may still be NULL: qsort(NULL, 0) is undefined */
+        qsort(out->days, out->n_days, sizeof *out->days, day_cmp);
     rc = 0;
 done:
     free(dd);
