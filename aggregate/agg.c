@@ -181,6 +181,11 @@ static const char SQL_DIGEST[] = "SELECT digest FROM careledger.policy_state WHE
 static const char SQL_SET_DIGEST[] =
     "INSERT INTO careledger.policy_state (id, digest) VALUES (1, $1) "
     "ON CONFLICT (id) DO UPDATE SET digest = EXCLUDED.digest, updated_at = now()";
+static const char SQL_CLEAR_SETTINGS[] = "DELETE FROM careledger.policy_settings";
+static const char SQL_PUT_SETTINGS[] =
+    "INSERT INTO careledger.policy_settings (policy_id, region, effective_from, effective_to, "
+    "timezone, frontline, direct_fen, other_fen, deploy_rule, deploy_value, unit_levels, "
+    "perf_basis, perf_rate_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 static const char SQL_REBUILD_LOCK[] = "LOCK TABLE careledger.offsets IN EXCLUSIVE MODE";
 static const char SQL_REBUILD_CLEAR[] =
     "TRUNCATE careledger.regions, careledger.units, careledger.workers, careledger.budgets, "
@@ -545,6 +550,56 @@ static const char *digest_of(cl_agg_t *a, const cl_policy_set_t *set)
     return a->digest;
 }
 
+/** @brief Store each policy's resolved settings (what verify derives figures from). */
+static int put_settings(PGconn *c, const cl_policy_set_t *set, char *err, size_t errsize)
+{
+    if (exec_ok(c, SQL_CLEAR_SETTINGS, err, errsize))
+        return -1;
+    for (size_t i = 0; i < cl_policy_set_count(set); i++) {
+        const cl_policy_t *p = cl_policy_set_at(set, i);
+        cl_resolved_t r;
+        if (cl_policy_set_resolve(set, p->region, p->effective_from, NULL, NULL, &r, err, errsize))
+            return -1;
+        const cl_settings_t *st = &r.settings;
+        char from[CL_DATE_LEN], to[CL_DATE_LEN], direct[24], other[24], dv[24], rate[24];
+        char levels[64] = "{";
+        static const char *const names[] = {"province", "city", "county", "township"};
+        for (int k = 0; k < 4; k++)
+            if (st->unit_levels & (1u << k))
+                snprintf(levels + strlen(levels), sizeof levels - strlen(levels), "%s%s",
+                         levels[1] ? "," : "", names[k]);
+        strcat(levels, "}");
+        snprintf(direct, sizeof direct, "%lld", (long long)st->direct_fen);
+        snprintf(other, sizeof other, "%lld", (long long)st->other_fen);
+        snprintf(dv, sizeof dv, "%lld", (long long)st->deploy_value);
+        snprintf(rate, sizeof rate, "%lld", (long long)st->perf_rate_fen);
+        const char *params[13] = {
+            p->id,
+            p->region,
+            cl_date_format(p->effective_from, from),
+            p->effective_to == INT32_MAX ? NULL : cl_date_format(p->effective_to, to),
+            st->timezone,
+            st->frontline == CL_FRONTLINE_DIRECT ? "direct" : "any",
+            direct,
+            other,
+            st->deploy_rule == CL_DEPLOY_FLAT         ? "flat"
+            : st->deploy_rule == CL_DEPLOY_MULTIPLIER ? "multiplier"
+                                                      : "none",
+            dv,
+            st->has_unit_levels ? levels : NULL,
+            st->perf_basis == CL_PERF_FRONTLINE_DAY ? "frontline_day" : "subsidy",
+            rate};
+        PGresult *res = PQexecParams(c, SQL_PUT_SETTINGS, 13, NULL, params, NULL, NULL, 0);
+        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok)
+            snprintf(err, errsize, "%s", PQresultErrorMessage(res));
+        PQclear(res);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
 /** @brief Apply a batch. */
 int cl_agg_apply(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *err, size_t errsize)
 {
@@ -573,7 +628,7 @@ int cl_agg_apply(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *err, 
         if (!ok)
             snprintf(err, errsize, "%s", PQresultErrorMessage(r));
         PQclear(r);
-        if (!ok || exec_ok(c, SQL_MARK_ALL, err, errsize))
+        if (!ok || put_settings(c, set, err, errsize) || exec_ok(c, SQL_MARK_ALL, err, errsize))
             return -1;
     }
     long n = 0;
@@ -636,7 +691,7 @@ long cl_agg_rebuild(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *er
     if (!ok)
         snprintf(err, errsize, "%s", PQresultErrorMessage(r));
     PQclear(r);
-    if (!ok || exec_ok(c, "COMMIT", err, errsize))
+    if (!ok || put_settings(c, set, err, errsize) || exec_ok(c, "COMMIT", err, errsize))
         goto fail;
     PQclear(all);
     cl_buf_free(&arr);

@@ -19,6 +19,8 @@ int cl_cli_ingest_file(int argc, char **argv);
 int cl_cli_produce(int argc, char **argv);
 /** @brief `careledger rebuild`. */
 int cl_cli_rebuild(int argc, char **argv);
+/** @brief `careledger verify`. */
+int cl_cli_verify(int argc, char **argv);
 /** @brief `careledger status [--json]`. */
 int cl_cli_status(int argc, char **argv);
 /** @brief `careledger dead-letters [--reason R] [--limit N]`. */

@@ -22,6 +22,8 @@ static const command_t COMMANDS[] = {
     {"ingest-file", cl_cli_ingest_file, "FILE… [--config FILE]: load JSONL events like the daemon"},
     {"produce", cl_cli_produce, "FILE --topic T [--config FILE]: send JSONL events to Kafka"},
     {"rebuild", cl_cli_rebuild, "[--config FILE]: recompute every aggregate from raw facts"},
+    {"verify", cl_cli_verify,
+     "[--config FILE]: recompute from raw facts with independent SQL; exit 1 on a difference"},
     {"status", cl_cli_status,
      "[--json] [--config FILE]: accepted, duplicates, dead letters, offsets"},
     {"dead-letters", cl_cli_dead_letters,

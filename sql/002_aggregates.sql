@@ -127,8 +127,26 @@ CREATE TABLE open_deployments (
     frontline     boolean NOT NULL
 );
 
--- The resolved policy settings the figures were computed with (issue 4: a
--- changed set recomputes everything), written by whoever ingests.
+-- The policies in force, each with its settings resolved by inheritance
+-- (SPEC §4), written with policy_state; `verify` derives figures from these.
+CREATE TABLE policy_settings (
+    policy_id      text PRIMARY KEY,
+    region         text NOT NULL,
+    effective_from date NOT NULL,
+    effective_to   date,
+    timezone       text NOT NULL,
+    frontline      text NOT NULL,      -- any / direct
+    direct_fen     bigint NOT NULL,
+    other_fen      bigint NOT NULL,
+    deploy_rule    text NOT NULL,      -- none / flat / multiplier
+    deploy_value   bigint NOT NULL,
+    unit_levels    text[],             -- NULL: every level
+    perf_basis     text NOT NULL,      -- subsidy / frontline_day
+    perf_rate_fen  bigint NOT NULL
+);
+
+-- The digest of the policy set the figures were computed with (a changed
+-- set recomputes everything), written by whoever ingests.
 CREATE TABLE policy_state (
     id          integer PRIMARY KEY CHECK (id = 1),
     digest      text NOT NULL,

@@ -19,6 +19,8 @@ typedef struct cl_migration {
 extern const cl_migration_t cl_migrations[];
 extern const size_t cl_migrations_count;
 extern const char *const cl_migrate_roles_sql;
+/** sql/verify.sql: recomputes the aggregates into temp tables and fills v_diff. */
+extern const char *const cl_verify_sql;
 
 /**
  * @brief Apply every migration not yet recorded, each in its own transaction,

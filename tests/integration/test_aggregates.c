@@ -168,6 +168,20 @@ static void test_hand_worked(void)
              cl_it_sql(&it, "SELECT md5(string_agg(d::text, ',' ORDER BY worker_id, date)) FROM "
                             "careledger.worker_days d"));
     CU_ASSERT_STRING_EQUAL(before, after);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
+    /* One corrupted aggregate row: verify exits 1; a rebuild repairs it. */
+    CU_ASSERT_EQUAL(cl_it_exec(&it,
+                               "UPDATE careledger.worker_days SET subsidy_fen = subsidy_fen + 1 "
+                               "WHERE worker_id = 'W1' AND date = '2020-02-05'"),
+                    0);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 1);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "rebuild"), 0);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
+    /* A keyed fact corrupted: verify says so too. */
+    CU_ASSERT_EQUAL(
+        cl_it_exec(&it, "UPDATE careledger.workers SET unit_id = 'U-TOWN' WHERE worker_id = 'W1'"),
+        0);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 1);
     for (int i = 0; i < n; i++)
         free(l[i]);
     cl_it_teardown(&it);
@@ -291,6 +305,7 @@ static void test_shuffled_orders(void)
                            100);
         }
         CU_ASSERT_STRING_EQUAL(d, first);
+        CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
         /* Rebuild equals incremental. */
         CU_ASSERT_EQUAL(cl_it_cli(&it, "rebuild"), 0);
         aggregate_digest(&it, d);

@@ -90,6 +90,7 @@ static void test_main_stream(void)
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
         CU_ASSERT_TRUE(cl_stream_expected_reason(&main_stream, reasons[i]) > 0);
     CU_ASSERT_EQUAL(cl_it_digest(&it, clean_digest), 0);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0); /* aggregates equal raw facts */
     CU_ASSERT_EQUAL(cl_proc_stop(&d, SIGTERM, 10000), 0);
     cl_it_teardown(&it);
 }
@@ -119,6 +120,7 @@ static void test_stop_restart(void)
     char digest[33];
     CU_ASSERT_EQUAL(cl_it_digest(&it, digest), 0);
     CU_ASSERT_STRING_EQUAL(digest, clean_digest);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0); /* aggregates equal raw facts */
     CU_ASSERT_EQUAL(cl_proc_stop(&d, SIGTERM, 10000), 0);
     cl_it_teardown(&it);
 }
@@ -156,6 +158,7 @@ static void test_crashes(void)
     char digest[33];
     CU_ASSERT_EQUAL(cl_it_digest(&it, digest), 0);
     CU_ASSERT_STRING_EQUAL(digest, clean_digest);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0); /* aggregates equal raw facts */
     CU_ASSERT_EQUAL(cl_proc_stop(&d, SIGTERM, 10000), 0);
     cl_it_teardown(&it);
 }
@@ -187,6 +190,7 @@ static void test_postgres_outage(void)
     char digest[33];
     CU_ASSERT_EQUAL(cl_it_digest(&it, digest), 0);
     CU_ASSERT_STRING_EQUAL(digest, clean_digest);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0); /* aggregates equal raw facts */
     CU_ASSERT_EQUAL(cl_proc_stop(&d, SIGTERM, 10000), 0);
     cl_it_teardown(&it);
 }
@@ -215,6 +219,7 @@ static void test_two_daemons(void)
     char digest[33];
     CU_ASSERT_EQUAL(cl_it_digest(&it, digest), 0);
     CU_ASSERT_STRING_EQUAL(digest, clean_digest);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0); /* aggregates equal raw facts */
     CU_ASSERT_EQUAL(cl_proc_stop(&b, SIGTERM, 10000), 0);
     cl_it_teardown(&it);
 }
@@ -234,6 +239,7 @@ static void test_ingest_file_twice(void)
     char digest[33];
     CU_ASSERT_EQUAL(cl_it_digest(&it, digest), 0);
     CU_ASSERT_STRING_EQUAL(digest, clean_digest);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0); /* aggregates equal raw facts */
     /* Each file's position is its line count: topic file:PATH, partition 0. */
     char want[1024];
     snprintf(want, sizeof want,

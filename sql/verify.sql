@@ -1,0 +1,199 @@
+-- careledger verify: recompute the aggregates from raw facts with set-based
+-- SQL of its own (not the incremental C path) and list every difference in
+-- the temp table v_diff (what, key, detail). Run inside one REPEATABLE READ
+-- transaction by `careledger verify`.
+
+-- R5: keyed facts, the latest occurred_at winning (tie: the larger event_id).
+CREATE TEMP TABLE v_workers ON COMMIT DROP AS
+SELECT DISTINCT ON (worker_id) worker_id, unit_id, role, staff, family_id, spouse_worker_id,
+       children, elders
+FROM careledger.events WHERE type = 'worker.registered'
+ORDER BY worker_id, occurred_at DESC, event_id DESC;
+
+CREATE TEMP TABLE v_units ON COMMIT DROP AS
+SELECT DISTINCT ON (unit_id) unit_id, name, region, kind, level
+FROM careledger.events WHERE type = 'unit.registered'
+ORDER BY unit_id, occurred_at DESC, event_id DESC;
+
+CREATE TEMP TABLE v_regions ON COMMIT DROP AS
+SELECT DISTINCT ON (code) code, name, parent, level
+FROM careledger.events WHERE type = 'region.registered'
+ORDER BY code, occurred_at DESC, event_id DESC;
+
+CREATE TEMP TABLE v_dep ON COMMIT DROP AS
+SELECT s.deployment_id, s.worker_id, s.date AS from_date, e.date AS to_date,
+       s.exposure = 'direct' AS direct
+FROM (SELECT DISTINCT ON (deployment_id) deployment_id, worker_id, date, exposure
+      FROM careledger.events WHERE type = 'deployment.started'
+      ORDER BY deployment_id, occurred_at DESC, event_id DESC) s
+LEFT JOIN (SELECT DISTINCT ON (deployment_id) deployment_id, date
+           FROM careledger.events WHERE type = 'deployment.ended'
+           ORDER BY deployment_id, occurred_at DESC, event_id DESC) e USING (deployment_id);
+
+-- SPEC §4: a region's ancestors, registered parent first, else the GB/T 2260 structure.
+CREATE TEMP TABLE v_chain ON COMMIT DROP AS
+WITH RECURSIVE chain (start, code, depth) AS (
+    SELECT c, c, 0 FROM (SELECT region AS c FROM v_units UNION SELECT '000000') s
+    UNION ALL
+    SELECT ch.start,
+           COALESCE((SELECT r.parent FROM v_regions r WHERE r.code = ch.code
+                     AND r.parent ~ '^[0-9]{6}$' AND r.parent <> ch.code),
+                    CASE WHEN right(ch.code, 2) <> '00' THEN left(ch.code, 4) || '00'
+                         WHEN substr(ch.code, 3, 2) <> '00' THEN left(ch.code, 2) || '0000'
+                         ELSE '000000' END),
+           ch.depth + 1
+    FROM chain ch WHERE ch.code <> '000000' AND ch.depth < 15
+)
+SELECT * FROM chain;
+
+-- The policy of a region on a day: the nearest ancestor with a policy in force.
+CREATE OR REPLACE FUNCTION pg_temp.v_policy(region text, d date) RETURNS careledger.policy_settings
+LANGUAGE sql STABLE AS $$
+    -- $1 region, $2 day (positional: policy_settings has a column named region)
+    SELECT p.* FROM v_chain c JOIN careledger.policy_settings p ON p.region = c.code
+    WHERE c.start = $1 AND $2 >= p.effective_from AND (p.effective_to IS NULL OR $2 <= p.effective_to)
+    ORDER BY c.depth LIMIT 1
+$$;
+
+-- Non-cancelled shifts, dated in their unit's zone (the national zone while unknown).
+CREATE TEMP TABLE v_shifts ON COMMIT DROP AS
+SELECT e.worker_id, e.event_id, e.unit_id, e.start_at, e.exposure = 'direct' AS direct,
+       (e.start_at AT TIME ZONE COALESCE(
+            (pg_temp.v_policy(u.region, (e.start_at AT TIME ZONE 'UTC')::date)).timezone,
+            (pg_temp.v_policy('000000', (e.start_at AT TIME ZONE 'UTC')::date)).timezone,
+            'UTC'))::date AS d
+FROM careledger.events e LEFT JOIN v_units u USING (unit_id)
+WHERE e.type = 'shift.completed'
+  AND NOT EXISTS (SELECT 1 FROM careledger.events c
+                  WHERE c.type = 'shift.cancelled' AND c.cancels = e.event_id);
+
+-- R1: each shift's unit admitted by its policy's unit levels on that day?
+CREATE TEMP TABLE v_shift_days ON COMMIT DROP AS
+SELECT s.*, u.unit_id IS NOT NULL AND p.policy_id IS NOT NULL
+            AND (p.unit_levels IS NULL OR u.level = ANY (p.unit_levels)) AS admitted
+FROM v_shifts s LEFT JOIN v_units u USING (unit_id)
+LEFT JOIN LATERAL (SELECT (pg_temp.v_policy(u.region, s.d)).*) p ON true;
+
+-- Open deployments: the earliest open departure supersedes every later day.
+CREATE TEMP TABLE v_open_from ON COMMIT DROP AS
+SELECT DISTINCT ON (worker_id) worker_id, deployment_id, from_date, direct
+FROM v_dep WHERE to_date IS NULL ORDER BY worker_id, from_date, deployment_id;
+
+-- Deployment days of closed deployments; one per date, the earliest departure credits.
+CREATE TEMP TABLE v_dep_days ON COMMIT DROP AS
+SELECT DISTINCT ON (x.worker_id, x.d) x.*
+FROM (SELECT v.worker_id, v.deployment_id, v.from_date, v.direct, g::date AS d
+      FROM v_dep v, generate_series(v.from_date, v.to_date, interval '1 day') g
+      WHERE v.to_date IS NOT NULL AND v.to_date >= v.from_date) x
+LEFT JOIN v_open_from o USING (worker_id)
+WHERE o.from_date IS NULL OR x.d < o.from_date
+ORDER BY x.worker_id, x.d, x.from_date, x.deployment_id;
+
+-- A day's money under a policy (R1 rates, R2 performance pay).
+CREATE OR REPLACE FUNCTION pg_temp.v_subsidy(p careledger.policy_settings, kind text, admitted boolean,
+                                  direct boolean) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN p.policy_id IS NULL THEN 0
+        WHEN kind = 'deployed' THEN CASE p.deploy_rule
+            WHEN 'flat' THEN p.deploy_value
+            WHEN 'multiplier' THEN p.deploy_value * CASE WHEN direct THEN p.direct_fen ELSE p.other_fen END
+            ELSE CASE WHEN direct THEN p.direct_fen ELSE p.other_fen END END
+        WHEN NOT admitted THEN 0
+        WHEN kind = 'direct' THEN p.direct_fen
+        ELSE p.other_fen END
+$$;
+CREATE OR REPLACE FUNCTION pg_temp.v_frontline(p careledger.policy_settings, kind text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT p.policy_id IS NOT NULL AND (p.frontline = 'any' OR kind <> 'other')
+$$;
+CREATE OR REPLACE FUNCTION pg_temp.v_perf(p careledger.policy_settings, kind text, subsidy bigint)
+RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p.policy_id IS NULL THEN 0
+                WHEN p.perf_basis = 'frontline_day'
+                    THEN CASE WHEN pg_temp.v_frontline(p, kind) THEN p.perf_rate_fen ELSE 0 END
+                ELSE subsidy END
+$$;
+
+-- Local worker-days: admitted shifts decide, direct first, then the earliest start;
+-- with none admitted, the highest exposure is credited and earns nothing.
+CREATE TEMP TABLE v_local ON COMMIT DROP AS
+SELECT DISTINCT ON (s.worker_id, s.d) s.*
+FROM v_shift_days s
+LEFT JOIN v_open_from o USING (worker_id)
+WHERE (o.from_date IS NULL OR s.d < o.from_date)
+  AND NOT EXISTS (SELECT 1 FROM v_dep_days dd WHERE dd.worker_id = s.worker_id AND dd.d = s.d)
+ORDER BY s.worker_id, s.d, s.admitted DESC, s.direct DESC, s.start_at, s.event_id;
+
+CREATE TEMP TABLE v_days ON COMMIT DROP AS
+SELECT l.worker_id, l.d AS date, CASE WHEN l.direct THEN 'direct' ELSE 'other' END AS kind,
+       l.unit_id, p.policy_id,
+       p.policy_id IS NOT NULL AND l.admitted AS admitted,
+       pg_temp.v_frontline(p, CASE WHEN l.direct THEN 'direct' ELSE 'other' END) AS frontline,
+       p.policy_id IS NOT NULL AND u.kind = 'designated_hospital' AS designated,
+       pg_temp.v_subsidy(p, CASE WHEN l.direct THEN 'direct' ELSE 'other' END, l.admitted, l.direct) AS subsidy_fen,
+       pg_temp.v_perf(p, CASE WHEN l.direct THEN 'direct' ELSE 'other' END,
+                      pg_temp.v_subsidy(p, CASE WHEN l.direct THEN 'direct' ELSE 'other' END, l.admitted, l.direct)) AS perf_fen,
+       l.event_id AS shift_event_id, NULL::text AS deployment_id
+FROM v_local l LEFT JOIN v_units u USING (unit_id)
+LEFT JOIN LATERAL (SELECT (pg_temp.v_policy(u.region, l.d)).*) p ON true
+UNION ALL
+SELECT dd.worker_id, dd.d, 'deployed', COALESCE(w.unit_id, ''), p.policy_id,
+       p.policy_id IS NOT NULL,
+       pg_temp.v_frontline(p, 'deployed'),
+       p.policy_id IS NOT NULL AND u.kind = 'designated_hospital',
+       pg_temp.v_subsidy(p, 'deployed', true, dd.direct),
+       pg_temp.v_perf(p, 'deployed', pg_temp.v_subsidy(p, 'deployed', true, dd.direct)),
+       NULL, dd.deployment_id
+FROM v_dep_days dd LEFT JOIN v_workers w USING (worker_id)
+LEFT JOIN v_units u ON u.unit_id = w.unit_id
+LEFT JOIN LATERAL (SELECT (pg_temp.v_policy(u.region, dd.d)).*) p ON true;
+
+CREATE TEMP TABLE v_open ON COMMIT DROP AS
+SELECT o.worker_id, o.deployment_id, o.from_date, COALESCE(w.unit_id, '') AS unit_id, p.policy_id,
+       pg_temp.v_subsidy(p, 'deployed', true, o.direct) AS subsidy_fen,
+       pg_temp.v_perf(p, 'deployed', pg_temp.v_subsidy(p, 'deployed', true, o.direct)) AS perf_fen,
+       pg_temp.v_frontline(p, 'deployed') AS frontline
+FROM v_open_from o LEFT JOIN v_workers w USING (worker_id)
+LEFT JOIN v_units u ON u.unit_id = w.unit_id
+LEFT JOIN LATERAL (SELECT (pg_temp.v_policy(u.region, o.from_date)).*) p ON true;
+
+-- Every difference, both ways, table by table.
+CREATE TEMP TABLE v_diff (what text, key text, detail text) ON COMMIT DROP;
+INSERT INTO v_diff
+SELECT 'worker_days', worker_id || ' ' || date, 'recomputed ' || x::text
+FROM (SELECT * FROM v_days EXCEPT ALL
+      SELECT worker_id, date, kind, unit_id, policy_id, admitted, frontline, designated,
+             subsidy_fen, perf_fen, shift_event_id, deployment_id FROM careledger.worker_days) x
+UNION ALL
+SELECT 'worker_days', worker_id || ' ' || date, 'stored ' || x::text
+FROM (SELECT worker_id, date, kind, unit_id, policy_id, admitted, frontline, designated,
+             subsidy_fen, perf_fen, shift_event_id, deployment_id FROM careledger.worker_days
+      EXCEPT ALL SELECT * FROM v_days) x
+UNION ALL
+SELECT 'open_deployments', worker_id, 'recomputed ' || x::text
+FROM (SELECT * FROM v_open EXCEPT ALL SELECT worker_id, deployment_id, from_date, unit_id,
+      policy_id, subsidy_fen, perf_fen, frontline FROM careledger.open_deployments) x
+UNION ALL
+SELECT 'open_deployments', worker_id, 'stored ' || x::text
+FROM (SELECT worker_id, deployment_id, from_date, unit_id, policy_id, subsidy_fen, perf_fen,
+      frontline FROM careledger.open_deployments EXCEPT ALL SELECT * FROM v_open) x
+UNION ALL
+SELECT 'workers', worker_id, 'recomputed ' || x::text
+FROM (SELECT * FROM v_workers EXCEPT ALL SELECT worker_id, unit_id, role, staff, family_id,
+      spouse_worker_id, children, elders FROM careledger.workers) x
+UNION ALL
+SELECT 'workers', worker_id, 'stored ' || x::text
+FROM (SELECT worker_id, unit_id, role, staff, family_id, spouse_worker_id, children, elders
+      FROM careledger.workers EXCEPT ALL SELECT * FROM v_workers) x
+UNION ALL
+SELECT 'units', unit_id, 'recomputed ' || x::text
+FROM (SELECT * FROM v_units EXCEPT ALL SELECT unit_id, name, region, kind, level FROM careledger.units) x
+UNION ALL
+SELECT 'units', unit_id, 'stored ' || x::text
+FROM (SELECT unit_id, name, region, kind, level FROM careledger.units EXCEPT ALL SELECT * FROM v_units) x
+UNION ALL
+SELECT 'regions', code, 'recomputed ' || x::text
+FROM (SELECT * FROM v_regions EXCEPT ALL SELECT code, name, parent, level FROM careledger.regions) x
+UNION ALL
+SELECT 'regions', code, 'stored ' || x::text
+FROM (SELECT code, name, parent, level FROM careledger.regions EXCEPT ALL SELECT * FROM v_regions) x;
