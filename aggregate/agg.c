@@ -96,14 +96,39 @@
     "note = EXCLUDED.note, occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id "      \
     "WHERE (EXCLUDED.occurred_at, EXCLUDED.event_id) > (t.occurred_at, t.event_id)"
 
-static const char *const UPSERTS_BATCH[] = {
-    UPSERT_REGIONS(SRC_BATCH),  UPSERT_UNITS(SRC_BATCH),      UPSERT_WORKERS(SRC_BATCH),
-    UPSERT_BUDGETS(SRC_BATCH),  UPSERT_DEP_STARTS(SRC_BATCH), UPSERT_DEP_ENDS(SRC_BATCH),
-    UPSERT_INJURIES(SRC_BATCH), UPSERT_STATUSES(SRC_BATCH),   NULL};
-static const char *const UPSERTS_ALL[] = {
-    UPSERT_REGIONS(SRC_ALL),  UPSERT_UNITS(SRC_ALL),      UPSERT_WORKERS(SRC_ALL),
-    UPSERT_BUDGETS(SRC_ALL),  UPSERT_DEP_STARTS(SRC_ALL), UPSERT_DEP_ENDS(SRC_ALL),
-    UPSERT_INJURIES(SRC_ALL), UPSERT_STATUSES(SRC_ALL),   NULL};
+/* Additive facts: one row each (event ids are unique already). */
+#define INSERT_PAYMENTS(src)                                                                       \
+    "INSERT INTO careledger.payments (event_id, worker_id, unit_id, line, period, amount_fen, "    \
+    "date, funding) SELECT event_id, worker_id, unit_id, line, period, amount_fen, date, funding " \
+    "FROM " src " e WHERE e.type = 'subsidy.paid' ON CONFLICT DO NOTHING"
+#define INSERT_DELIVERIES(src)                                                                     \
+    "INSERT INTO careledger.deliveries (event_id, track_id, worker_id, family_id, unit_id, date, " \
+    "amount_fen, sum_insured_fen) SELECT event_id, measure, worker_id, family_id, unit_id, date, " \
+    "amount_fen, sum_insured_fen FROM " src " e WHERE e.type = 'benefit.delivered' "               \
+    "ON CONFLICT DO NOTHING"
+
+static const char *const UPSERTS_BATCH[] = {UPSERT_REGIONS(SRC_BATCH),
+                                            UPSERT_UNITS(SRC_BATCH),
+                                            UPSERT_WORKERS(SRC_BATCH),
+                                            UPSERT_BUDGETS(SRC_BATCH),
+                                            UPSERT_DEP_STARTS(SRC_BATCH),
+                                            UPSERT_DEP_ENDS(SRC_BATCH),
+                                            UPSERT_INJURIES(SRC_BATCH),
+                                            UPSERT_STATUSES(SRC_BATCH),
+                                            INSERT_PAYMENTS(SRC_BATCH),
+                                            INSERT_DELIVERIES(SRC_BATCH),
+                                            NULL};
+static const char *const UPSERTS_ALL[] = {UPSERT_REGIONS(SRC_ALL),
+                                          UPSERT_UNITS(SRC_ALL),
+                                          UPSERT_WORKERS(SRC_ALL),
+                                          UPSERT_BUDGETS(SRC_ALL),
+                                          UPSERT_DEP_STARTS(SRC_ALL),
+                                          UPSERT_DEP_ENDS(SRC_ALL),
+                                          UPSERT_INJURIES(SRC_ALL),
+                                          UPSERT_STATUSES(SRC_ALL),
+                                          INSERT_PAYMENTS(SRC_ALL),
+                                          INSERT_DELIVERIES(SRC_ALL),
+                                          NULL};
 
 static const char SQL_AGG_SETUP[] = "CREATE TEMP TABLE IF NOT EXISTS agg_workers (worker_id text "
                                     "PRIMARY KEY) ON COMMIT DELETE ROWS";
@@ -181,16 +206,24 @@ static const char SQL_DIGEST[] = "SELECT digest FROM careledger.policy_state WHE
 static const char SQL_SET_DIGEST[] =
     "INSERT INTO careledger.policy_state (id, digest) VALUES (1, $1) "
     "ON CONFLICT (id) DO UPDATE SET digest = EXCLUDED.digest, updated_at = now()";
-static const char SQL_CLEAR_SETTINGS[] = "DELETE FROM careledger.policy_settings";
+static const char SQL_CLEAR_SETTINGS[] =
+    "DELETE FROM careledger.policy_settings; DELETE FROM careledger.policy_tracks";
 static const char SQL_PUT_SETTINGS[] =
     "INSERT INTO careledger.policy_settings (policy_id, region, effective_from, effective_to, "
     "timezone, frontline, direct_fen, other_fen, deploy_rule, deploy_value, unit_levels, "
-    "perf_basis, perf_rate_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    "perf_basis, perf_rate_fen, shift_max_hours, max_consecutive_days, no_couples, "
+    "payment_due_day) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+    "$16, $17)";
+static const char SQL_PUT_TRACK[] =
+    "INSERT INTO careledger.policy_tracks (track_id, policy_id, measure_id, kind, scope, eligible, "
+    "part, cadence_days, stage, pay_within_days, grace_days, min_amount_fen, min_sum_insured_fen, "
+    "line, target) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
 static const char SQL_REBUILD_LOCK[] = "LOCK TABLE careledger.offsets IN EXCLUSIVE MODE";
 static const char SQL_REBUILD_CLEAR[] =
     "TRUNCATE careledger.regions, careledger.units, careledger.workers, careledger.budgets, "
     "careledger.deployment_starts, careledger.deployment_ends, careledger.injury_stages, "
-    "careledger.statuses, careledger.worker_days, careledger.open_deployments";
+    "careledger.statuses, careledger.worker_days, careledger.open_deployments, "
+    "careledger.payments, careledger.deliveries";
 
 #define REBUILD_CHUNK 2000
 
@@ -550,6 +583,55 @@ static const char *digest_of(cl_agg_t *a, const cl_policy_set_t *set)
     return a->digest;
 }
 
+/** @brief Run one parameterised INSERT. */
+static int put_row(PGconn *c, const char *sql, int n, const char *const *params, char *err,
+                   size_t errsize)
+{
+    PGresult *res = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        snprintf(err, errsize, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+/** @brief Format an int, or NULL when negative (not set). */
+static const char *opt_int(char *buf, size_t size, long long v)
+{
+    if (v < 0)
+        return NULL;
+    snprintf(buf, size, "%lld", v);
+    return buf;
+}
+
+/** @brief Store one track of a policy. */
+static int put_track(PGconn *c, const cl_policy_t *p, const cl_track_t *t, char *err,
+                     size_t errsize)
+{
+    static const char *const stages[] = {NULL, "recognition", "payment"};
+    char cad[16], pay[16], grace[16], mina[24], mins[24], target[16];
+    int g = t->grace_days >= 0              ? t->grace_days
+            : t->kind == CL_TRACK_RECURRING ? t->cadence_days
+                                            : 0;
+    const char *params[15] = {
+        t->id,
+        p->id,
+        t->measure->id,
+        cl_track_kind_name(t->kind),
+        t->kind == CL_TRACK_STATUS ? NULL : cl_scope_name(t->scope),
+        t->eligible ? cl_eligible_name(t->eligible) : NULL,
+        t->part ? cl_part_name(t->part) : NULL,
+        t->kind == CL_TRACK_RECURRING ? opt_int(cad, sizeof cad, t->cadence_days) : NULL,
+        stages[t->stage],
+        opt_int(pay, sizeof pay, t->pay_within_days),
+        opt_int(grace, sizeof grace, g),
+        opt_int(mina, sizeof mina, t->min_amount_fen),
+        opt_int(mins, sizeof mins, t->min_sum_insured_fen),
+        t->line[0] ? t->line : NULL,
+        opt_int(target, sizeof target, t->target)};
+    return put_row(c, SQL_PUT_TRACK, 15, params, err, errsize);
+}
+
 /** @brief Store each policy's resolved settings (what verify derives figures from). */
 static int put_settings(PGconn *c, const cl_policy_set_t *set, char *err, size_t errsize)
 {
@@ -562,6 +644,10 @@ static int put_settings(PGconn *c, const cl_policy_set_t *set, char *err, size_t
             return -1;
         const cl_settings_t *st = &r.settings;
         char from[CL_DATE_LEN], to[CL_DATE_LEN], direct[24], other[24], dv[24], rate[24];
+        char smax[16], consec[16], due[16];
+        snprintf(smax, sizeof smax, "%d", st->shift_max_hours);
+        snprintf(consec, sizeof consec, "%d", st->max_consecutive_days);
+        snprintf(due, sizeof due, "%d", st->payment_due_day);
         char levels[64] = "{";
         static const char *const names[] = {"province", "city", "county", "township"};
         for (int k = 0; k < 4; k++)
@@ -573,7 +659,7 @@ static int put_settings(PGconn *c, const cl_policy_set_t *set, char *err, size_t
         snprintf(other, sizeof other, "%lld", (long long)st->other_fen);
         snprintf(dv, sizeof dv, "%lld", (long long)st->deploy_value);
         snprintf(rate, sizeof rate, "%lld", (long long)st->perf_rate_fen);
-        const char *params[13] = {
+        const char *params[17] = {
             p->id,
             p->region,
             cl_date_format(p->effective_from, from),
@@ -588,14 +674,17 @@ static int put_settings(PGconn *c, const cl_policy_set_t *set, char *err, size_t
             dv,
             st->has_unit_levels ? levels : NULL,
             st->perf_basis == CL_PERF_FRONTLINE_DAY ? "frontline_day" : "subsidy",
-            rate};
-        PGresult *res = PQexecParams(c, SQL_PUT_SETTINGS, 13, NULL, params, NULL, NULL, 0);
-        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        if (!ok)
-            snprintf(err, errsize, "%s", PQresultErrorMessage(res));
-        PQclear(res);
-        if (!ok)
+            rate,
+            st->shift_max_hours < 0 ? NULL : smax,
+            st->max_consecutive_days < 0 ? NULL : consec,
+            st->no_couples ? "t" : "f",
+            due};
+        if (put_row(c, SQL_PUT_SETTINGS, 17, params, err, errsize))
             return -1;
+        for (size_t m = 0; m < p->n_measures; m++)
+            for (size_t t = 0; t < p->measures[m].n_tracks; t++)
+                if (put_track(c, p, &p->measures[m].tracks[t], err, errsize))
+                    return -1;
     }
     return 0;
 }

@@ -196,4 +196,24 @@ SELECT 'regions', code, 'recomputed ' || x::text
 FROM (SELECT * FROM v_regions EXCEPT ALL SELECT code, name, parent, level FROM careledger.regions) x
 UNION ALL
 SELECT 'regions', code, 'stored ' || x::text
-FROM (SELECT code, name, parent, level FROM careledger.regions EXCEPT ALL SELECT * FROM v_regions) x;
+FROM (SELECT code, name, parent, level FROM careledger.regions EXCEPT ALL SELECT * FROM v_regions) x
+UNION ALL
+SELECT 'payments', event_id, 'recomputed ' || x::text
+FROM (SELECT event_id, worker_id, unit_id, line, period, amount_fen, date, funding
+      FROM careledger.events WHERE type = 'subsidy.paid'
+      EXCEPT ALL SELECT * FROM careledger.payments) x
+UNION ALL
+SELECT 'payments', event_id, 'stored ' || x::text
+FROM (SELECT * FROM careledger.payments EXCEPT ALL
+      SELECT event_id, worker_id, unit_id, line, period, amount_fen, date, funding
+      FROM careledger.events WHERE type = 'subsidy.paid') x
+UNION ALL
+SELECT 'deliveries', event_id, 'recomputed ' || x::text
+FROM (SELECT event_id, measure, worker_id, family_id, unit_id, date, amount_fen, sum_insured_fen
+      FROM careledger.events WHERE type = 'benefit.delivered'
+      EXCEPT ALL SELECT * FROM careledger.deliveries) x
+UNION ALL
+SELECT 'deliveries', event_id, 'stored ' || x::text
+FROM (SELECT * FROM careledger.deliveries EXCEPT ALL
+      SELECT event_id, measure, worker_id, family_id, unit_id, date, amount_fen, sum_insured_fen
+      FROM careledger.events WHERE type = 'benefit.delivered') x;

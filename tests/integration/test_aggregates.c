@@ -317,12 +317,148 @@ static void test_shuffled_orders(void)
         free(l[i]);
 }
 
+static void test_money_and_compliance(void)
+{
+    cl_it_t it;
+    char *l[128];
+    int n = 0;
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_agg_money", 0, 1), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 1, 4, 50), 0);
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"mu1\",\"type\":\"unit.registered\",\"unit_id\":\"JL-U\",\"name\":"
+                "\"县医院\","
+        "\"region\":\"220102\",\"kind\":\"hospital\",\"level\":\"county\"}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"mu2\",\"type\":\"unit.registered\",\"unit_id\":\"DL-U\",\"name\":"
+                "\"市医院\","
+        "\"region\":\"210202\",\"kind\":\"hospital\",\"level\":\"city\"}");
+    /* Budget: 1,000,000 yuan; 660,000 paid on 03-01 and 140,000 on 03-20 (in the 14 days to
+     * 03-25): 200,000 remaining, exhausted ceil(200,000 × 14 / 140,000) = 20 days later.
+     * An older allocation of the same budget_id arrives later and loses (R5). */
+    add(l, &n,
+        "{\"schema\":\"careledger/"
+        "1\",\"occurred_at\":\"2020-02-02T08:00:00+08:00\",\"event_id\":\"b-new\","
+        "\"type\":\"budget.allocated\",\"budget_id\":\"B1\",\"scope\":\"JL-U\",\"line\":\"temp_"
+        "subsidy\","
+        "\"amount_fen\":100000000,\"from\":\"2020-01-24\",\"to\":\"2020-12-31\",\"funding\":"
+        "\"provincial\"}");
+    add(l, &n,
+        "{\"schema\":\"careledger/"
+        "1\",\"occurred_at\":\"2020-02-01T08:00:00+08:00\",\"event_id\":\"b-old\","
+        "\"type\":\"budget.allocated\",\"budget_id\":\"B1\",\"scope\":\"JL-U\",\"line\":\"temp_"
+        "subsidy\","
+        "\"amount_fen\":50000000,\"from\":\"2020-01-24\",\"to\":\"2020-12-31\",\"funding\":"
+        "\"provincial\"}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"pay1\",\"type\":\"subsidy.paid\",\"worker_id\":\"Z1\",\"unit_id\":"
+                "\"JL-U\","
+        "\"line\":\"temp_subsidy\",\"period\":\"2020-02\",\"amount_fen\":66000000,\"date\":\"2020-"
+        "03-01\","
+        "\"funding\":\"provincial\"}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"pay2\",\"type\":\"subsidy.paid\",\"worker_id\":\"Z2\",\"unit_id\":"
+                "\"JL-U\","
+        "\"line\":\"temp_subsidy\",\"period\":\"2020-02\",\"amount_fen\":14000000,\"date\":\"2020-"
+        "03-20\","
+        "\"funding\":\"provincial\"}");
+    /* A worker entitled to 2,800 yuan in February (8 × 300 + 2 × 200) and paid 3,000, by
+     * another paying unit (outside budget B1's scope). */
+    for (int d = 1; d <= 10; d++)
+        add(l, &n,
+            "{" ENV ",\"event_id\":\"ow%d\",\"type\":\"shift.completed\",\"worker_id\":\"OW\","
+                    "\"unit_id\":\"JL-U\","
+            "\"start\":\"2020-02-%02dT08:00:00+08:00\",\"end\":\"2020-02-%02dT16:00:00+08:00\","
+            "\"exposure\":\"%s\"}",
+            d, d, d, d <= 8 ? "direct" : "other");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"owr\",\"type\":\"worker.registered\",\"worker_id\":\"OW\",\"unit_"
+                "id\":\"JL-U\","
+        "\"role\":\"nurse\",\"staff\":\"contract\",\"children\":0,\"elders\":0}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"owp\",\"type\":\"subsidy.paid\",\"worker_id\":\"OW\",\"unit_id\":"
+                "\"JL-U2\","
+        "\"line\":\"temp_subsidy\",\"period\":\"2020-02\",\"amount_fen\":300000,\"date\":\"2020-03-"
+        "10\","
+        "\"funding\":\"provincial\"}");
+    /* 大连: a 9-hour shift counts, an 8-hour one does not. */
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"long9\",\"type\":\"shift.completed\",\"worker_id\":\"DA\",\"unit_"
+                "id\":\"DL-U\","
+        "\"start\":\"2020-02-03T08:00:00+08:00\",\"end\":\"2020-02-03T17:00:00+08:00\","
+        "\"exposure\":\"direct\"}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"long8\",\"type\":\"shift.completed\",\"worker_id\":\"DA\",\"unit_"
+                "id\":\"DL-U\","
+        "\"start\":\"2020-02-05T08:00:00+08:00\",\"end\":\"2020-02-05T16:00:00+08:00\","
+        "\"exposure\":\"direct\"}");
+    /* 15 consecutive frontline days with a limit of 14: one run. */
+    for (int d = 1; d <= 15; d++)
+        add(l, &n,
+            "{" ENV ",\"event_id\":\"run%d\",\"type\":\"shift.completed\",\"worker_id\":\"DB\","
+                    "\"unit_id\":\"DL-U\","
+            "\"start\":\"2020-02-%02dT08:00:00+08:00\",\"end\":\"2020-02-%02dT12:00:00+08:00\","
+            "\"exposure\":\"other\"}",
+            d, d, d);
+    /* Spouses (each names the other) both on shift on 02-10: one (couple, date); on 02-11
+     * only one of them works. */
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"c1r\",\"type\":\"worker.registered\",\"worker_id\":\"DC1\",\"unit_"
+                "id\":\"DL-U\","
+        "\"role\":\"doctor\",\"staff\":\"establishment\",\"spouse_worker_id\":\"DC2\",\"children\":"
+        "1,\"elders\":0}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"c2r\",\"type\":\"worker.registered\",\"worker_id\":\"DC2\",\"unit_"
+                "id\":\"DL-U\","
+        "\"role\":\"nurse\",\"staff\":\"establishment\",\"spouse_worker_id\":\"DC1\",\"children\":"
+        "1,\"elders\":0}");
+    const char *cs[][3] = {{"DC1", "10", "a"}, {"DC2", "10", "b"}, {"DC1", "11", "c"}};
+    for (int i = 0; i < 3; i++)
+        add(l, &n,
+            "{" ENV ",\"event_id\":\"cs%s\",\"type\":\"shift.completed\",\"worker_id\":\"%s\","
+                    "\"unit_id\":\"DL-U\","
+            "\"start\":\"2020-02-%sT08:00:00+08:00\",\"end\":\"2020-02-%sT12:00:00+08:00\","
+            "\"exposure\":\"direct\"}",
+            cs[i][2], cs[i][0], cs[i][1], cs[i][1]);
+    write_lines(&it, "money.jsonl", l, NULL, n);
+    CU_ASSERT_EQUAL_FATAL(ingest(&it, "money.jsonl"), 0);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
+
+    CU_ASSERT_STRING_EQUAL(
+        cl_it_sql(&it, "SELECT budget_fen || '/' || paid_fen || '/' || remaining_fen || '/' || "
+                       "burn_fen || '/' || exhaustion || '/' || over_budget "
+                       "FROM careledger.budgets_at('2020-03-25')"),
+        "100000000/80000000/20000000/14000000/2020-04-14/false");
+    CU_ASSERT_STRING_EQUAL(
+        cl_it_sql(
+            &it, "SELECT entitled_fen || '/' || paid_fen || '/' || arrears_fen || '/' || "
+                 "overpaid_fen FROM careledger.worker_months('2020-03-31') WHERE worker_id = 'OW'"),
+        "280000/300000/0/20000");
+    /* Before the payment date: all in arrears. */
+    CU_ASSERT_STRING_EQUAL(
+        cl_it_sql(&it, "SELECT arrears_fen || '/' || overpaid_fen FROM "
+                       "careledger.worker_months('2020-03-09') WHERE worker_id = 'OW'"),
+        "280000/0");
+    CU_ASSERT_STRING_EQUAL(
+        cl_it_sql(&it, "SELECT long_shifts || '/' || over_consecutive || '/' || couples_same_day "
+                       "FROM careledger.compliance_at('2020-02-29') WHERE unit_id = 'DL-U'"),
+        "1/1/1");
+    /* 吉林 sets no shift limit: NULL, not 0. */
+    CU_ASSERT_STRING_EQUAL(
+        cl_it_sql(&it, "SELECT coalesce(long_shifts::text, 'null') FROM "
+                       "careledger.compliance_at('2020-02-29') WHERE unit_id = 'JL-U'"),
+        "null");
+    for (int i = 0; i < n; i++)
+        free(l[i]);
+    cl_it_teardown(&it);
+}
+
 int cl_test_register(void)
 {
     static const cl_test_t tests[] = {
         {"hand-worked figures through ingest, facts in any batch", test_hand_worked},
         {"20 shuffled orders with duplicates: identical aggregates; rebuild equal",
          test_shuffled_orders},
+        {"budgets, arrears and overpayment, compliance by hand", test_money_and_compliance},
         {NULL, NULL}};
     return cl_test_add_suite("aggregates", tests);
 }
