@@ -326,11 +326,11 @@ static void test_money_and_compliance(void)
     CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 1, 4, 50), 0);
     add(l, &n,
         "{" ENV ",\"event_id\":\"mu1\",\"type\":\"unit.registered\",\"unit_id\":\"JL-U\",\"name\":"
-                "\"县医院\","
+        "\"县医院\","
         "\"region\":\"220102\",\"kind\":\"hospital\",\"level\":\"county\"}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"mu2\",\"type\":\"unit.registered\",\"unit_id\":\"DL-U\",\"name\":"
-                "\"市医院\","
+        "\"市医院\","
         "\"region\":\"210202\",\"kind\":\"hospital\",\"level\":\"city\"}");
     /* Budget: 1,000,000 yuan; 660,000 paid on 03-01 and 140,000 on 03-20 (in the 14 days to
      * 03-25): 200,000 remaining, exhausted ceil(200,000 × 14 / 140,000) = 20 days later.
@@ -351,13 +351,13 @@ static void test_money_and_compliance(void)
         "\"provincial\"}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"pay1\",\"type\":\"subsidy.paid\",\"worker_id\":\"Z1\",\"unit_id\":"
-                "\"JL-U\","
+        "\"JL-U\","
         "\"line\":\"temp_subsidy\",\"period\":\"2020-02\",\"amount_fen\":66000000,\"date\":\"2020-"
         "03-01\","
         "\"funding\":\"provincial\"}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"pay2\",\"type\":\"subsidy.paid\",\"worker_id\":\"Z2\",\"unit_id\":"
-                "\"JL-U\","
+        "\"JL-U\","
         "\"line\":\"temp_subsidy\",\"period\":\"2020-02\",\"amount_fen\":14000000,\"date\":\"2020-"
         "03-20\","
         "\"funding\":\"provincial\"}");
@@ -366,36 +366,36 @@ static void test_money_and_compliance(void)
     for (int d = 1; d <= 10; d++)
         add(l, &n,
             "{" ENV ",\"event_id\":\"ow%d\",\"type\":\"shift.completed\",\"worker_id\":\"OW\","
-                    "\"unit_id\":\"JL-U\","
+            "\"unit_id\":\"JL-U\","
             "\"start\":\"2020-02-%02dT08:00:00+08:00\",\"end\":\"2020-02-%02dT16:00:00+08:00\","
             "\"exposure\":\"%s\"}",
             d, d, d, d <= 8 ? "direct" : "other");
     add(l, &n,
         "{" ENV ",\"event_id\":\"owr\",\"type\":\"worker.registered\",\"worker_id\":\"OW\",\"unit_"
-                "id\":\"JL-U\","
+        "id\":\"JL-U\","
         "\"role\":\"nurse\",\"staff\":\"contract\",\"children\":0,\"elders\":0}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"owp\",\"type\":\"subsidy.paid\",\"worker_id\":\"OW\",\"unit_id\":"
-                "\"JL-U2\","
+        "\"JL-U2\","
         "\"line\":\"temp_subsidy\",\"period\":\"2020-02\",\"amount_fen\":300000,\"date\":\"2020-03-"
         "10\","
         "\"funding\":\"provincial\"}");
     /* 大连: a 9-hour shift counts, an 8-hour one does not. */
     add(l, &n,
         "{" ENV ",\"event_id\":\"long9\",\"type\":\"shift.completed\",\"worker_id\":\"DA\",\"unit_"
-                "id\":\"DL-U\","
+        "id\":\"DL-U\","
         "\"start\":\"2020-02-03T08:00:00+08:00\",\"end\":\"2020-02-03T17:00:00+08:00\","
         "\"exposure\":\"direct\"}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"long8\",\"type\":\"shift.completed\",\"worker_id\":\"DA\",\"unit_"
-                "id\":\"DL-U\","
+        "id\":\"DL-U\","
         "\"start\":\"2020-02-05T08:00:00+08:00\",\"end\":\"2020-02-05T16:00:00+08:00\","
         "\"exposure\":\"direct\"}");
     /* 15 consecutive frontline days with a limit of 14: one run. */
     for (int d = 1; d <= 15; d++)
         add(l, &n,
             "{" ENV ",\"event_id\":\"run%d\",\"type\":\"shift.completed\",\"worker_id\":\"DB\","
-                    "\"unit_id\":\"DL-U\","
+            "\"unit_id\":\"DL-U\","
             "\"start\":\"2020-02-%02dT08:00:00+08:00\",\"end\":\"2020-02-%02dT12:00:00+08:00\","
             "\"exposure\":\"other\"}",
             d, d, d);
@@ -403,19 +403,19 @@ static void test_money_and_compliance(void)
      * only one of them works. */
     add(l, &n,
         "{" ENV ",\"event_id\":\"c1r\",\"type\":\"worker.registered\",\"worker_id\":\"DC1\",\"unit_"
-                "id\":\"DL-U\","
+        "id\":\"DL-U\","
         "\"role\":\"doctor\",\"staff\":\"establishment\",\"spouse_worker_id\":\"DC2\",\"children\":"
         "1,\"elders\":0}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"c2r\",\"type\":\"worker.registered\",\"worker_id\":\"DC2\",\"unit_"
-                "id\":\"DL-U\","
+        "id\":\"DL-U\","
         "\"role\":\"nurse\",\"staff\":\"establishment\",\"spouse_worker_id\":\"DC1\",\"children\":"
         "1,\"elders\":0}");
     const char *cs[][3] = {{"DC1", "10", "a"}, {"DC2", "10", "b"}, {"DC1", "11", "c"}};
     for (int i = 0; i < 3; i++)
         add(l, &n,
             "{" ENV ",\"event_id\":\"cs%s\",\"type\":\"shift.completed\",\"worker_id\":\"%s\","
-                    "\"unit_id\":\"DL-U\","
+            "\"unit_id\":\"DL-U\","
             "\"start\":\"2020-02-%sT08:00:00+08:00\",\"end\":\"2020-02-%sT12:00:00+08:00\","
             "\"exposure\":\"direct\"}",
             cs[i][2], cs[i][0], cs[i][1], cs[i][1]);
@@ -452,6 +452,120 @@ static void test_money_and_compliance(void)
     cl_it_teardown(&it);
 }
 
+/** @brief "eligible/covered" of a track at a unit on a day, or "none" when no row. */
+static const char *cov(cl_it_t *it, const char *track, const char *unit, const char *day)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce((SELECT eligible || '/' || covered FROM careledger.coverage_at('%s') "
+             "WHERE track_id = '%s' AND unit_id = '%s'), 'none')",
+             day, track, unit);
+    return cl_it_sql(it, sql);
+}
+
+static void test_coverage(void)
+{
+    cl_it_t it;
+    char *l[256];
+    int n = 0;
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_agg_cov", 0, 1), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 1, 6, 50), 0);
+    const char *units[] = {"HQ-U1", "HQ-U2"};
+    for (int u = 0; u < 2; u++)
+        add(l, &n,
+            "{" ENV ",\"event_id\":\"cu%d\",\"type\":\"unit.registered\",\"unit_id\":\"%s\","
+                    "\"name\":\"红桥医院\","
+            "\"region\":\"120106\",\"kind\":\"hospital\",\"level\":\"county\"}",
+            u, units[u]);
+    const char *ws[][2] = {{"H1", "HQ-U1"}, {"H2", "HQ-U1"}, {"H3", "HQ-U2"}};
+    for (int i = 0; i < 3; i++)
+        add(l, &n,
+            "{" ENV ",\"event_id\":\"cw%d\",\"type\":\"worker.registered\",\"worker_id\":\"%s\","
+                    "\"unit_id\":\"%s\","
+            "\"role\":\"nurse\",\"staff\":\"contract\",\"family_id\":\"F%s\",\"children\":0,"
+            "\"elders\":0}",
+            i, ws[i][0], ws[i][1], ws[i][0]);
+    /* H1 and H2: a direct shift on 02-01 (frontline under 红桥's direct definition). */
+    for (int i = 0; i < 2; i++)
+        add(l, &n,
+            "{" ENV ",\"event_id\":\"ch%d\",\"type\":\"shift.completed\",\"worker_id\":\"%s\","
+                    "\"unit_id\":\"HQ-U1\","
+            "\"start\":\"2020-02-01T08:00:00+08:00\",\"end\":\"2020-02-01T16:00:00+08:00\","
+            "\"exposure\":\"direct\"}",
+            i, ws[i][0]);
+    /* H3's family: frontline every day from day 1 (02-01) to day 75 (04-15). */
+    for (int k = 0; k < 75; k++) {
+        int month = k < 29 ? 2 : k < 60 ? 3 : 4, day = k < 29 ? k + 1 : k < 60 ? k - 28 : k - 59;
+        add(l, &n,
+            "{" ENV ",\"event_id\":\"h3-%d\",\"type\":\"shift.completed\",\"worker_id\":\"H3\","
+                    "\"unit_id\":\"HQ-U2\","
+            "\"start\":\"2020-%02d-%02dT08:00:00+08:00\",\"end\":\"2020-%02d-%02dT16:00:00+08:00\","
+            "\"exposure\":\"direct\"}",
+            k, month, day, month, day);
+    }
+    /* HQ-18a: the monthly 1000-yuan payment to the family on days 1 and 40. */
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"f1\",\"type\":\"benefit.delivered\",\"measure\":\"HQ-18a\","
+                "\"family_id\":\"FH3\","
+        "\"date\":\"2020-02-01\",\"amount_fen\":100000}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"f40\",\"type\":\"benefit.delivered\",\"measure\":\"HQ-18a\","
+                "\"family_id\":\"FH3\","
+        "\"date\":\"2020-03-11\",\"amount_fen\":100000}");
+    /* HQ-20: sum insured 400,000 yuan does not count, 500,000 does. */
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"i1\",\"type\":\"benefit.delivered\",\"measure\":\"HQ-20\","
+                "\"worker_id\":\"H1\","
+        "\"date\":\"2020-02-05\",\"sum_insured_fen\":40000000}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"i2\",\"type\":\"benefit.delivered\",\"measure\":\"HQ-20\","
+                "\"worker_id\":\"H2\","
+        "\"date\":\"2020-02-05\",\"sum_insured_fen\":50000000}");
+    /* HQ-11: K1 recognised the next day (late), paid within 3 days of it; K2 recognised the
+     * same day, never paid. */
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"k1r\",\"type\":\"injury.reported\",\"case_id\":\"K1\",\"worker_"
+                "id\":\"H1\",\"date\":\"2020-02-10\"}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"k1g\",\"type\":\"injury.recognized\",\"case_id\":\"K1\",\"date\":"
+                "\"2020-02-11\"}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"k1p\",\"type\":\"injury.paid\",\"case_id\":\"K1\",\"date\":\"2020-"
+                "02-13\",\"amount_fen\":100000}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"k2r\",\"type\":\"injury.reported\",\"case_id\":\"K2\",\"worker_"
+                "id\":\"H2\",\"date\":\"2020-02-12\"}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"k2g\",\"type\":\"injury.recognized\",\"case_id\":\"K2\",\"date\":"
+                "\"2020-02-12\"}");
+    write_lines(&it, "cov.jsonl", l, NULL, n);
+    CU_ASSERT_EQUAL_FATAL(ingest(&it, "cov.jsonl"), 0);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
+
+    CU_ASSERT_STRING_EQUAL(cov(&it, "HQ-20", "HQ-U1", "2020-02-20"), "2/1");
+    /* Day 20: not yet due; 31: due, not covered; 40 and 69: covered; 70: not covered. */
+    CU_ASSERT_STRING_EQUAL(cov(&it, "HQ-18a", "HQ-U2", "2020-02-20"), "none");
+    CU_ASSERT_STRING_EQUAL(cov(&it, "HQ-18a", "HQ-U2", "2020-03-02"), "1/0");
+    CU_ASSERT_STRING_EQUAL(cov(&it, "HQ-18a", "HQ-U2", "2020-03-11"), "1/1");
+    CU_ASSERT_STRING_EQUAL(cov(&it, "HQ-18a", "HQ-U2", "2020-04-09"), "1/1");
+    CU_ASSERT_STRING_EQUAL(cov(&it, "HQ-18a", "HQ-U2", "2020-04-10"), "1/0");
+    /* Families of workers who left the front line stop being due: H1's and H2's families
+     * worked only on 02-01. */
+    CU_ASSERT_STRING_EQUAL(cov(&it, "HQ-18a", "HQ-U1", "2020-03-02"), "none");
+    CU_ASSERT_STRING_EQUAL(cov(&it, "HQ-11a", "HQ-U1", "2020-02-20"), "2/1");
+    CU_ASSERT_STRING_EQUAL(cov(&it, "HQ-11b", "HQ-U1", "2020-02-20"), "2/1");
+    /* Before K1's recognition its payment deadline runs from the report: 02-10 + 3. */
+    CU_ASSERT_STRING_EQUAL(cov(&it, "HQ-11b", "HQ-U1", "2020-02-10"), "none");
+    /* No eligible population (nobody has children): no data, never 100%. */
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it,
+                                     "SELECT count(*) FROM careledger.coverage_at('2020-03-31') "
+                                     "WHERE track_id = 'HQ-17'"),
+                           "0");
+    for (int i = 0; i < n; i++)
+        free(l[i]);
+    cl_it_teardown(&it);
+}
+
 int cl_test_register(void)
 {
     static const cl_test_t tests[] = {
@@ -459,6 +573,8 @@ int cl_test_register(void)
         {"20 shuffled orders with duplicates: identical aggregates; rebuild equal",
          test_shuffled_orders},
         {"budgets, arrears and overpayment, compliance by hand", test_money_and_compliance},
+        {"coverage by hand: insurance minimum, monthly family payment, injury channel",
+         test_coverage},
         {NULL, NULL}};
     return cl_test_add_suite("aggregates", tests);
 }
