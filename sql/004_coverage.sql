@@ -168,3 +168,35 @@ LANGUAGE sql STABLE AS $$
     SELECT DISTINCT ON (region, measure) region, measure, status, date, note
     FROM careledger.statuses WHERE date <= $1 ORDER BY region, measure, date DESC
 $$;
+
+-- Data quality (issue 4): facts that name workers, units or families not (yet)
+-- registered. They are counted where the rules allow (an unregistered unit's
+-- shifts are worker-days that earn nothing) and listed here for the reports.
+CREATE FUNCTION data_quality()
+RETURNS TABLE (problem text, id text, events bigint, first_seen date)
+LANGUAGE sql STABLE AS $$
+    SELECT 'unregistered_unit', e.unit_id, count(*), min(e.start_at)::date
+    FROM careledger.events e
+    WHERE e.type = 'shift.completed' AND e.unit_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM careledger.units u WHERE u.unit_id = e.unit_id)
+    GROUP BY e.unit_id
+    UNION ALL
+    SELECT 'unregistered_worker', e.worker_id, count(*), min(COALESCE(e.start_at::date, e.date))
+    FROM careledger.events e
+    WHERE e.type IN ('shift.completed', 'deployment.started', 'benefit.delivered', 'subsidy.paid',
+                     'injury.reported') AND e.worker_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM careledger.workers w WHERE w.worker_id = e.worker_id)
+    GROUP BY e.worker_id
+    UNION ALL
+    SELECT 'unknown_family', d.family_id, count(*), min(d.date)
+    FROM careledger.deliveries d
+    WHERE d.family_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM careledger.workers w WHERE w.family_id = d.family_id)
+    GROUP BY d.family_id
+    UNION ALL
+    SELECT 'unknown_unit_delivery', d.unit_id, count(*), min(d.date)
+    FROM careledger.deliveries d
+    WHERE d.unit_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM careledger.units u WHERE u.unit_id = d.unit_id)
+    GROUP BY d.unit_id
+$$;

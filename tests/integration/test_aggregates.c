@@ -474,14 +474,14 @@ static void test_coverage(void)
     for (int u = 0; u < 2; u++)
         add(l, &n,
             "{" ENV ",\"event_id\":\"cu%d\",\"type\":\"unit.registered\",\"unit_id\":\"%s\","
-                    "\"name\":\"红桥医院\","
+            "\"name\":\"红桥医院\","
             "\"region\":\"120106\",\"kind\":\"hospital\",\"level\":\"county\"}",
             u, units[u]);
     const char *ws[][2] = {{"H1", "HQ-U1"}, {"H2", "HQ-U1"}, {"H3", "HQ-U2"}};
     for (int i = 0; i < 3; i++)
         add(l, &n,
             "{" ENV ",\"event_id\":\"cw%d\",\"type\":\"worker.registered\",\"worker_id\":\"%s\","
-                    "\"unit_id\":\"%s\","
+            "\"unit_id\":\"%s\","
             "\"role\":\"nurse\",\"staff\":\"contract\",\"family_id\":\"F%s\",\"children\":0,"
             "\"elders\":0}",
             i, ws[i][0], ws[i][1], ws[i][0]);
@@ -489,7 +489,7 @@ static void test_coverage(void)
     for (int i = 0; i < 2; i++)
         add(l, &n,
             "{" ENV ",\"event_id\":\"ch%d\",\"type\":\"shift.completed\",\"worker_id\":\"%s\","
-                    "\"unit_id\":\"HQ-U1\","
+            "\"unit_id\":\"HQ-U1\","
             "\"start\":\"2020-02-01T08:00:00+08:00\",\"end\":\"2020-02-01T16:00:00+08:00\","
             "\"exposure\":\"direct\"}",
             i, ws[i][0]);
@@ -498,7 +498,7 @@ static void test_coverage(void)
         int month = k < 29 ? 2 : k < 60 ? 3 : 4, day = k < 29 ? k + 1 : k < 60 ? k - 28 : k - 59;
         add(l, &n,
             "{" ENV ",\"event_id\":\"h3-%d\",\"type\":\"shift.completed\",\"worker_id\":\"H3\","
-                    "\"unit_id\":\"HQ-U2\","
+            "\"unit_id\":\"HQ-U2\","
             "\"start\":\"2020-%02d-%02dT08:00:00+08:00\",\"end\":\"2020-%02d-%02dT16:00:00+08:00\","
             "\"exposure\":\"direct\"}",
             k, month, day, month, day);
@@ -506,38 +506,38 @@ static void test_coverage(void)
     /* HQ-18a: the monthly 1000-yuan payment to the family on days 1 and 40. */
     add(l, &n,
         "{" ENV ",\"event_id\":\"f1\",\"type\":\"benefit.delivered\",\"measure\":\"HQ-18a\","
-                "\"family_id\":\"FH3\","
+        "\"family_id\":\"FH3\","
         "\"date\":\"2020-02-01\",\"amount_fen\":100000}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"f40\",\"type\":\"benefit.delivered\",\"measure\":\"HQ-18a\","
-                "\"family_id\":\"FH3\","
+        "\"family_id\":\"FH3\","
         "\"date\":\"2020-03-11\",\"amount_fen\":100000}");
     /* HQ-20: sum insured 400,000 yuan does not count, 500,000 does. */
     add(l, &n,
         "{" ENV ",\"event_id\":\"i1\",\"type\":\"benefit.delivered\",\"measure\":\"HQ-20\","
-                "\"worker_id\":\"H1\","
+        "\"worker_id\":\"H1\","
         "\"date\":\"2020-02-05\",\"sum_insured_fen\":40000000}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"i2\",\"type\":\"benefit.delivered\",\"measure\":\"HQ-20\","
-                "\"worker_id\":\"H2\","
+        "\"worker_id\":\"H2\","
         "\"date\":\"2020-02-05\",\"sum_insured_fen\":50000000}");
     /* HQ-11: K1 recognised the next day (late), paid within 3 days of it; K2 recognised the
      * same day, never paid. */
     add(l, &n,
         "{" ENV ",\"event_id\":\"k1r\",\"type\":\"injury.reported\",\"case_id\":\"K1\",\"worker_"
-                "id\":\"H1\",\"date\":\"2020-02-10\"}");
+        "id\":\"H1\",\"date\":\"2020-02-10\"}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"k1g\",\"type\":\"injury.recognized\",\"case_id\":\"K1\",\"date\":"
-                "\"2020-02-11\"}");
+        "\"2020-02-11\"}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"k1p\",\"type\":\"injury.paid\",\"case_id\":\"K1\",\"date\":\"2020-"
-                "02-13\",\"amount_fen\":100000}");
+        "02-13\",\"amount_fen\":100000}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"k2r\",\"type\":\"injury.reported\",\"case_id\":\"K2\",\"worker_"
-                "id\":\"H2\",\"date\":\"2020-02-12\"}");
+        "id\":\"H2\",\"date\":\"2020-02-12\"}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"k2g\",\"type\":\"injury.recognized\",\"case_id\":\"K2\",\"date\":"
-                "\"2020-02-12\"}");
+        "\"2020-02-12\"}");
     write_lines(&it, "cov.jsonl", l, NULL, n);
     CU_ASSERT_EQUAL_FATAL(ingest(&it, "cov.jsonl"), 0);
     CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
@@ -556,11 +556,76 @@ static void test_coverage(void)
     CU_ASSERT_STRING_EQUAL(cov(&it, "HQ-11b", "HQ-U1", "2020-02-20"), "2/1");
     /* Before K1's recognition its payment deadline runs from the report: 02-10 + 3. */
     CU_ASSERT_STRING_EQUAL(cov(&it, "HQ-11b", "HQ-U1", "2020-02-10"), "none");
+    /* Data quality: a shift at a unit nobody registered, a delivery to an unknown family. */
+    char extra[700];
+    snprintf(extra, sizeof extra, "%s/dq.jsonl", it.dir);
+    FILE *f = fopen(extra, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fprintf(f,
+            "{" ENV ",\"event_id\":\"dq1\",\"type\":\"shift.completed\",\"worker_id\":\"H1\","
+            "\"unit_id\":\"GHOST\",\"start\":\"2020-02-03T08:00:00+08:00\","
+            "\"end\":\"2020-02-03T16:00:00+08:00\",\"exposure\":\"direct\"}\n"
+            "{" ENV ",\"event_id\":\"dq2\",\"type\":\"benefit.delivered\",\"measure\":\"HQ-18b\","
+            "\"family_id\":\"NOBODY\",\"date\":\"2020-02-03\"}\n");
+    fclose(f);
+    CU_ASSERT_EQUAL(ingest(&it, "dq.jsonl"), 0);
+    CU_ASSERT_STRING_EQUAL(
+        cl_it_sql(&it, "SELECT string_agg(problem || ':' || id, ',' ORDER BY problem) "
+                       "FROM careledger.data_quality()"),
+        "unknown_family:NOBODY,unregistered_unit:GHOST");
+    /* The shift at the unknown unit is a worker-day of H1 that earns nothing. */
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT subsidy_fen FROM careledger.worker_days "
+                                          "WHERE worker_id = 'H1' AND date = '2020-02-03'"),
+                           "0");
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
     /* No eligible population (nobody has children): no data, never 100%. */
     CU_ASSERT_STRING_EQUAL(cl_it_sql(&it,
                                      "SELECT count(*) FROM careledger.coverage_at('2020-03-31') "
                                      "WHERE track_id = 'HQ-17'"),
                            "0");
+    for (int i = 0; i < n; i++)
+        free(l[i]);
+    cl_it_teardown(&it);
+}
+
+static void test_policy_change(void)
+{
+    /* Figures computed under one policy set are recomputed under a changed one. */
+    cl_it_t it;
+    char *l[128];
+    int n = 0;
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_agg_policy", 0, 1), 0);
+    jilin_nurse(l, &n, "W1", "U-COUNTY");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"u1\",\"type\":\"unit.registered\",\"unit_id\":\"U-COUNTY\","
+                "\"name\":\"县医院\","
+        "\"region\":\"220102\",\"kind\":\"hospital\",\"level\":\"county\"}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"w1\",\"type\":\"worker.registered\",\"worker_id\":\"W1\",\"unit_"
+                "id\":\"U-COUNTY\","
+        "\"role\":\"nurse\",\"staff\":\"contract\",\"children\":0,\"elders\":0}");
+    write_lines(&it, "a.jsonl", l, NULL, n);
+    CU_ASSERT_EQUAL_FATAL(ingest(&it, "a.jsonl"), 0);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT sum(subsidy_fen) FROM careledger.worker_days"),
+                           "1240000");
+    /* A copy of the policies with 吉林's deployment rate at 700 yuan. */
+    snprintf(it.policies, sizeof it.policies, "%s/policies", it.dir);
+    char cmd[1600];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s' && cp '%s'/*.json '%s'/ && sed -i 's/\"flat_fen\": 60000/\"flat_fen\": "
+             "70000/' '%s/jilin-2020-03-08.json'",
+             it.policies, cl_test_src("config/policies"), it.policies, it.policies);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 1, 100, 50), 0);
+    /* The next batch, about anybody, recomputes every worker under the new set. */
+    char *one[1] = {"{" ENV
+                    ",\"event_id\":\"other\",\"type\":\"measure.status\",\"region\":\"120106\","
+                    "\"measure\":\"HQ-21\",\"status\":\"done\",\"date\":\"2020-02-10\"}"};
+    write_lines(&it, "b.jsonl", one, NULL, 1);
+    CU_ASSERT_EQUAL_FATAL(ingest(&it, "b.jsonl"), 0);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT sum(subsidy_fen) FROM careledger.worker_days"),
+                           "1380000");
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
     for (int i = 0; i < n; i++)
         free(l[i]);
     cl_it_teardown(&it);
@@ -575,6 +640,7 @@ int cl_test_register(void)
         {"budgets, arrears and overpayment, compliance by hand", test_money_and_compliance},
         {"coverage by hand: insurance minimum, monthly family payment, injury channel",
          test_coverage},
+        {"a changed policy recomputes the figures it affects", test_policy_change},
         {NULL, NULL}};
     return cl_test_add_suite("aggregates", tests);
 }
