@@ -7,33 +7,24 @@
 #include "careledger/migrate.h"
 #include "common.h"
 
+static const char USAGE[] =
+    "usage: careledger migrate [--config FILE]\n\n"
+    "Applies the numbered migrations of sql/ that the database does not have yet,\n"
+    "each in its own transaction, recorded in careledger.schema_migrations (a\n"
+    "rerun applies nothing). Then creates the roles careledger_ingest (writes)\n"
+    "and careledger_report (reads) with their grants when the connected user may\n"
+    "create roles; otherwise prints the statements an administrator must run.\n"
+    "Needs: CREATE on the database (for the schema). PG* variables work.\n";
+
 /** @brief Apply migrations; create roles or print what an administrator must run. */
 int cl_cli_migrate(int argc, char **argv)
 {
     cl_cli_opts_t o;
     cl_config_t cfg;
     char err[1024];
-    if (cl_cli_parse_common(argc, argv, &o))
-        return 1;
-    if (o.help) {
-        printf("usage: careledger migrate [--config FILE]\n\n"
-               "Applies the numbered migrations of sql/ that the database does not have yet,\n"
-               "each in its own transaction, recorded in careledger.schema_migrations (a\n"
-               "rerun applies nothing). Then creates the roles careledger_ingest (writes)\n"
-               "and careledger_report (reads) with their grants when the connected user may\n"
-               "create roles; otherwise prints the statements an administrator must run.\n"
-               "Needs: CREATE on the database (for the schema). PG* variables work.\n");
-        cl_cli_opts_free(&o);
-        return 0;
-    }
-    if (o.nrest) {
-        cl_cli_opts_free(&o);
-        return cl_cli_fail("migrate: unexpected argument %s", o.rest[0]);
-    }
-    if (cl_cli_load_config(&o, &cfg)) {
-        cl_cli_opts_free(&o);
-        return 1;
-    }
+    int early = cl_cli_start(argc, argv, "migrate", USAGE, &o, &cfg);
+    if (early >= 0)
+        return early;
     int rc = 1;
     PGconn *c = cl_cli_connect(&cfg, "careledger-migrate");
     if (c) {

@@ -16,31 +16,22 @@ static const char SQL_DIFF_FIRST[] =
     "SELECT what, key, detail FROM v_diff ORDER BY what, key, detail LIMIT 20";
 static const char SQL_DIGEST[] = "SELECT digest FROM careledger.policy_state WHERE id = 1";
 
+static const char USAGE[] =
+    "usage: careledger verify [--config FILE]\n\n"
+    "Recomputes every aggregate from the raw events with set-based SQL of its own\n"
+    "(sql/verify.sql, not the incremental path) in one consistent snapshot, and\n"
+    "compares. Prints the first differences and exits 1 if there is any; 0 when\n"
+    "the stored figures are exactly what the raw facts give.\n";
+
 /** @brief careledger verify [--config FILE] */
 int cl_cli_verify(int argc, char **argv)
 {
     cl_cli_opts_t o;
     cl_config_t cfg;
     char err[1024], digest[65];
-    if (cl_cli_parse_common(argc, argv, &o))
-        return 1;
-    if (o.help) {
-        printf("usage: careledger verify [--config FILE]\n\n"
-               "Recomputes every aggregate from the raw events with set-based SQL of its own\n"
-               "(sql/verify.sql, not the incremental path) in one consistent snapshot, and\n"
-               "compares. Prints the first differences and exits 1 if there is any; 0 when\n"
-               "the stored figures are exactly what the raw facts give.\n");
-        cl_cli_opts_free(&o);
-        return 0;
-    }
-    if (o.nrest) {
-        cl_cli_opts_free(&o);
-        return cl_cli_fail("verify: unexpected argument %s", o.rest[0]);
-    }
-    if (cl_cli_load_config(&o, &cfg)) {
-        cl_cli_opts_free(&o);
-        return 1;
-    }
+    int early = cl_cli_start(argc, argv, "verify", USAGE, &o, &cfg);
+    if (early >= 0)
+        return early;
     int rc = 1;
     PGresult *r = NULL;
     cl_policy_set_t *set = cl_cli_load_policies(&cfg);

@@ -87,6 +87,29 @@ PGconn *cl_cli_connect(const cl_config_t *cfg, const char *app)
     return c;
 }
 
+/** @brief Parse, help, no extra arguments, configuration. */
+int cl_cli_start(int argc, char **argv, const char *name, const char *usage, cl_cli_opts_t *o,
+                 cl_config_t *cfg)
+{
+    if (cl_cli_parse_common(argc, argv, o))
+        return 1;
+    if (o->help) {
+        fputs(usage, stdout);
+        cl_cli_opts_free(o);
+        return 0;
+    }
+    if (o->nrest) {
+        cl_cli_fail("%s: unexpected argument %s", name, o->rest[0]);
+        cl_cli_opts_free(o);
+        return 1;
+    }
+    if (cl_cli_load_config(o, cfg)) {
+        cl_cli_opts_free(o);
+        return 1;
+    }
+    return -1;
+}
+
 /** @brief Free what the options hold. */
 void cl_cli_opts_free(cl_cli_opts_t *o)
 {

@@ -19,6 +19,14 @@ typedef struct cl_cli_opts {
 
 /** @brief Split --config/--help from the rest (argv[0] is the command); 0 or -1. */
 int cl_cli_parse_common(int argc, char **argv, cl_cli_opts_t *o);
+/**
+ * @brief The preamble of a command without arguments of its own: parse,
+ * print @p usage on --help, refuse extra arguments, load the configuration.
+ * @return -1 to go on (@p o and @p cfg are then the caller's to free), or the
+ * exit code to return at once (everything freed).
+ */
+int cl_cli_start(int argc, char **argv, const char *name, const char *usage, cl_cli_opts_t *o,
+                 cl_config_t *cfg);
 /** @brief Free the options. */
 void cl_cli_opts_free(cl_cli_opts_t *o);
 /**

@@ -68,6 +68,18 @@ static int alive(const cl_proc_t *p)
     return waitpid(p->pid, &status, WNOHANG) == 0;
 }
 
+/** @brief After catch-up: the generator's counts, a clean run's digest, and verify. */
+static void assert_clean_run(cl_it_t *it)
+{
+    cl_it_status_t st;
+    char digest[33];
+    CU_ASSERT_EQUAL_FATAL(cl_it_status(it, &st), 0);
+    cl_it_assert_expected(&st, &main_stream);
+    CU_ASSERT_EQUAL(cl_it_digest(it, digest), 0);
+    CU_ASSERT_STRING_EQUAL(digest, clean_digest);
+    CU_ASSERT_EQUAL(cl_it_cli(it, "verify"), 0); /* aggregates equal raw facts */
+}
+
 static void test_main_stream(void)
 {
     cl_it_t it;
@@ -114,13 +126,7 @@ static void test_stop_restart(void)
     CU_ASSERT_EQUAL(wait_exit(&prod, 120), 0);
     CU_ASSERT_EQUAL_FATAL(cl_it_daemon_start(&it, &d, NULL), 0);
     CU_ASSERT_EQUAL(cl_it_wait_consumed(&it, main_stream.total, CATCH_UP_S), 0);
-    cl_it_status_t st;
-    CU_ASSERT_EQUAL_FATAL(cl_it_status(&it, &st), 0);
-    cl_it_assert_expected(&st, &main_stream); /* nothing read twice, nothing missed */
-    char digest[33];
-    CU_ASSERT_EQUAL(cl_it_digest(&it, digest), 0);
-    CU_ASSERT_STRING_EQUAL(digest, clean_digest);
-    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0); /* aggregates equal raw facts */
+    assert_clean_run(&it); /* nothing read twice, nothing missed */
     CU_ASSERT_EQUAL(cl_proc_stop(&d, SIGTERM, 10000), 0);
     cl_it_teardown(&it);
 }
@@ -152,13 +158,7 @@ static void test_crashes(void)
     }
     CU_ASSERT_EQUAL_FATAL(cl_it_daemon_start(&it, &d, NULL), 0);
     CU_ASSERT_EQUAL(cl_it_wait_consumed(&it, main_stream.total, CATCH_UP_S), 0);
-    cl_it_status_t st;
-    CU_ASSERT_EQUAL_FATAL(cl_it_status(&it, &st), 0);
-    cl_it_assert_expected(&st, &main_stream);
-    char digest[33];
-    CU_ASSERT_EQUAL(cl_it_digest(&it, digest), 0);
-    CU_ASSERT_STRING_EQUAL(digest, clean_digest);
-    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0); /* aggregates equal raw facts */
+    assert_clean_run(&it);
     CU_ASSERT_EQUAL(cl_proc_stop(&d, SIGTERM, 10000), 0);
     cl_it_teardown(&it);
 }
@@ -184,13 +184,7 @@ static void test_postgres_outage(void)
     CU_ASSERT_EQUAL(wait_exit(&prod, 120), 0);
     CU_ASSERT_EQUAL(cl_it_wait_consumed(&it, main_stream.total, CATCH_UP_S), 0);
     CU_ASSERT_TRUE(alive(&d));
-    cl_it_status_t st;
-    CU_ASSERT_EQUAL_FATAL(cl_it_status(&it, &st), 0);
-    cl_it_assert_expected(&st, &main_stream);
-    char digest[33];
-    CU_ASSERT_EQUAL(cl_it_digest(&it, digest), 0);
-    CU_ASSERT_STRING_EQUAL(digest, clean_digest);
-    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0); /* aggregates equal raw facts */
+    assert_clean_run(&it);
     CU_ASSERT_EQUAL(cl_proc_stop(&d, SIGTERM, 10000), 0);
     cl_it_teardown(&it);
 }
@@ -213,13 +207,7 @@ static void test_two_daemons(void)
     CU_ASSERT_EQUAL(cl_proc_stop(&a, SIGTERM, 10000), 0); /* b takes a's partitions */
     CU_ASSERT_EQUAL(wait_exit(&prod, 120), 0);
     CU_ASSERT_EQUAL(cl_it_wait_consumed(&it, main_stream.total, CATCH_UP_S), 0);
-    cl_it_status_t st;
-    CU_ASSERT_EQUAL_FATAL(cl_it_status(&it, &st), 0);
-    cl_it_assert_expected(&st, &main_stream);
-    char digest[33];
-    CU_ASSERT_EQUAL(cl_it_digest(&it, digest), 0);
-    CU_ASSERT_STRING_EQUAL(digest, clean_digest);
-    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0); /* aggregates equal raw facts */
+    assert_clean_run(&it);
     CU_ASSERT_EQUAL(cl_proc_stop(&b, SIGTERM, 10000), 0);
     cl_it_teardown(&it);
 }
@@ -233,13 +221,7 @@ static void test_ingest_file_twice(void)
              main_stream.files[1], main_stream.files[2]);
     CU_ASSERT_EQUAL(cl_it_cli(&it, args), 0);
     CU_ASSERT_EQUAL(cl_it_cli(&it, args), 0); /* the second run adds nothing */
-    cl_it_status_t st;
-    CU_ASSERT_EQUAL_FATAL(cl_it_status(&it, &st), 0);
-    cl_it_assert_expected(&st, &main_stream);
-    char digest[33];
-    CU_ASSERT_EQUAL(cl_it_digest(&it, digest), 0);
-    CU_ASSERT_STRING_EQUAL(digest, clean_digest);
-    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0); /* aggregates equal raw facts */
+    assert_clean_run(&it);
     /* Each file's position is its line count: topic file:PATH, partition 0. */
     char want[1024];
     snprintf(want, sizeof want,
