@@ -25,7 +25,7 @@ typedef enum cl_write_status {
     CL_WRITE_OK = 0,
     CL_WRITE_FENCED = 1, /* a partition moved to another consumer: drop and re-seek */
     CL_WRITE_RETRY = 2,  /* PostgreSQL unreachable or a transient error: retry the batch */
-    CL_WRITE_DATA = 3,   /* PostgreSQL rejected the batch's content (SQLSTATE 22xxx/23xxx) */
+    CL_WRITE_DATA = 3,   /* PostgreSQL rejected the batch's content (SQLSTATE classes 22, 23) */
 } cl_write_status_t;
 
 /** Test-only crash points inside a batch (SIGKILL of the own process). */
