@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "careledger/pg.h"
+#include "careledger/report.h"
 #include "cltest.h"
 #include "harness.h"
 
@@ -583,6 +585,63 @@ static void test_coverage(void)
                                      "SELECT count(*) FROM careledger.coverage_at('2020-03-31') "
                                      "WHERE track_id = 'HQ-17'"),
                            "0");
+    /* The daily ledger of 红桥 on 2020-03-11, through its JSON contract. */
+    char err[512];
+    char conninfo[96];
+    snprintf(conninfo, sizeof conninfo, "dbname=%s", it.name);
+    PGconn *c = cl_pg_connect(conninfo, "careledger-test", err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    const char *pat[] = {cl_test_src("config/policies")};
+    cl_policy_set_t *set = cl_policy_set_load(pat, 1, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(set);
+    cl_rpt_daily_t d;
+    int32_t day;
+    cl_date_parse("2020-03-11", &day);
+    CU_ASSERT_EQUAL_FATAL(cl_rpt_daily_build(c, set, "120106", day, &d, err, sizeof err), 0);
+    char *json = NULL;
+    size_t len = 0;
+    FILE *f2 = open_memstream(&json, &len);
+    CU_ASSERT_EQUAL(cl_rpt_daily_json(&d, f2), 0);
+    fclose(f2);
+    static const char *const want[] = {
+        "\"report\":\"daily\",\"jurisdiction\":\"120106\",\"date\":\"2020-03-11\","
+        "\"policy\":\"tianjin-hongqiao-2020-03-13\"",
+        /* H1, H2, H3 frontline; H3 active; 1 + 1 + 40 worker-days x 300 yuan; nothing paid. */
+        "\"kpi\":{\"frontline_workers\":3,\"active_workers\":1,\"worker_days\":42,"
+        "\"entitled_fen\":1260000,\"paid_fen\":0}",
+        "{\"id\":\"HQ-18a\",\"no\":\"18\",\"title\":\"开展慰问帮扶活动\",\"kind\":\"recurring\","
+        "\"eligible\":1,\"covered\":1,\"coverage\":1.000000,\"status\":\"green\"}",
+        /* H2 insured for 500,000, H1 only 400,000, H3 (HQ-U2) not at all: 1 of 3, red. */
+        "{\"id\":\"HQ-20\",\"no\":\"20\",\"title\":\"办理商业保险\",\"kind\":\"once\","
+        "\"eligible\":3,\"covered\":1,\"coverage\":0.333333,\"status\":\"red\"}",
+        /* No eligible population: no data, never 100%. */
+        "{\"id\":\"HQ-17\",\"no\":\"17\",\"title\":\"给予各级各类学校招生入学照顾政策\",\"kind\":"
+        "\"once\","
+        "\"eligible\":0,\"covered\":0,\"coverage\":null,\"status\":null}",
+        "{\"id\":\"HQ-01\",\"no\":\"1\"",
+        /* 红桥 sets no shift limit and no couple rule; H3 worked 40 days in a row. */
+        "\"compliance\":{\"long_shifts\":null,\"over_consecutive\":1,\"couples_same_day\":null}"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        if (!strstr(json, want[i]))
+            fprintf(stderr, "\n  daily JSON lacks %s\n", want[i]);
+        CU_ASSERT_PTR_NOT_NULL(strstr(json, want[i]));
+    }
+    CU_ASSERT_EQUAL(d.n_rows, 28); /* 23 measures, 5 of them with two tracks */
+    /* The same state and D give the same bytes. */
+    cl_rpt_daily_t d2;
+    CU_ASSERT_EQUAL_FATAL(cl_rpt_daily_build(c, set, "120106", day, &d2, err, sizeof err), 0);
+    char *json2 = NULL;
+    size_t len2 = 0;
+    f2 = open_memstream(&json2, &len2);
+    cl_rpt_daily_json(&d2, f2);
+    fclose(f2);
+    CU_ASSERT_STRING_EQUAL(json, json2);
+    free(json);
+    free(json2);
+    cl_rpt_daily_free(&d);
+    cl_rpt_daily_free(&d2);
+    cl_policy_set_destroy(set);
+    PQfinish(c);
     for (int i = 0; i < n; i++)
         free(l[i]);
     cl_it_teardown(&it);
@@ -598,11 +657,11 @@ static void test_policy_change(void)
     jilin_nurse(l, &n, "W1", "U-COUNTY");
     add(l, &n,
         "{" ENV ",\"event_id\":\"u1\",\"type\":\"unit.registered\",\"unit_id\":\"U-COUNTY\","
-                "\"name\":\"县医院\","
+        "\"name\":\"县医院\","
         "\"region\":\"220102\",\"kind\":\"hospital\",\"level\":\"county\"}");
     add(l, &n,
         "{" ENV ",\"event_id\":\"w1\",\"type\":\"worker.registered\",\"worker_id\":\"W1\",\"unit_"
-                "id\":\"U-COUNTY\","
+        "id\":\"U-COUNTY\","
         "\"role\":\"nurse\",\"staff\":\"contract\",\"children\":0,\"elders\":0}");
     write_lines(&it, "a.jsonl", l, NULL, n);
     CU_ASSERT_EQUAL_FATAL(ingest(&it, "a.jsonl"), 0);

@@ -1,0 +1,174 @@
+/**
+ * @file daily.c
+ * @brief The daily coverage ledger's model, from the "as of D" functions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "careledger/report.h"
+#include "careledger/time.h"
+
+/* Units under the jurisdiction: the region itself or any ancestor of theirs is it. */
+#define UNDER                                                                                      \
+    "(SELECT u.unit_id FROM careledger.units u WHERE EXISTS (SELECT 1 FROM "                       \
+    "careledger.region_ancestors(u.region) a WHERE a.ancestor = $1))"
+
+static const char SQL_KPI[] =
+    "WITH under AS " UNDER ", days AS (SELECT * FROM careledger.days_to($2)) "
+    "SELECT "
+    "(SELECT count(DISTINCT q.worker_id) FROM careledger.qualifications($2) q "
+    "  WHERE q.key = 'frontline' AND q.unit_id IN (SELECT unit_id FROM under)), "
+    "(SELECT count(DISTINCT x.worker_id) FROM days x JOIN careledger.worker_home h USING "
+    "(worker_id) "
+    "  WHERE x.date = $2 AND h.unit_id IN (SELECT unit_id FROM under)), "
+    "(SELECT count(*) FROM days x WHERE x.unit_id IN (SELECT unit_id FROM under)), "
+    "(SELECT coalesce(sum(x.subsidy_fen), 0) FROM days x WHERE x.unit_id IN (SELECT unit_id FROM "
+    "under)), "
+    "(SELECT coalesce(sum(p.amount_fen), 0) FROM careledger.payments p WHERE p.line = "
+    "'temp_subsidy' "
+    "  AND p.date <= $2 AND p.unit_id IN (SELECT unit_id FROM under)), "
+    "(SELECT to_char(max(watermark) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+    "  FROM careledger.offsets)";
+
+/* Coverage per track, summed over the jurisdiction's units, on D and on D − 1. */
+static const char SQL_COVERAGE[] =
+    "WITH under AS " UNDER " "
+    "SELECT c.track_id, sum(c.eligible), sum(c.covered), 0 FROM careledger.coverage_at($2) c "
+    "WHERE c.unit_id IN (SELECT unit_id FROM under) GROUP BY c.track_id "
+    "UNION ALL "
+    "SELECT c.track_id, sum(c.eligible), sum(c.covered), 1 FROM careledger.coverage_at($2 - 1) c "
+    "WHERE c.unit_id IN (SELECT unit_id FROM under) GROUP BY c.track_id";
+
+static const char SQL_STATUSES[] =
+    "SELECT measure, status FROM careledger.statuses_at($2) WHERE region = $1";
+
+static const char SQL_COMPLIANCE[] =
+    "WITH under AS " UNDER " "
+    "SELECT sum(long_shifts), sum(over_consecutive), sum(couples_same_day) "
+    "FROM careledger.compliance_at($2) WHERE unit_id IN (SELECT unit_id FROM under)";
+
+/** @brief A query with ($1 region, $2 date); NULL with the error copied. */
+static PGresult *query(PGconn *c, const char *sql, const char *region, int32_t date, char *err,
+                       size_t errsize)
+{
+    char d[CL_DATE_LEN];
+    const char *params[2] = {region, cl_date_format(date, d)};
+    PGresult *r = PQexecParams(c, sql, 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        return r;
+    snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    return NULL;
+}
+
+/** @brief Row of a track id, or NULL. */
+static cl_rpt_row_t *row_of(cl_rpt_daily_t *d, const char *track_id)
+{
+    for (size_t i = 0; i < d->n_rows; i++)
+        if (strcmp(d->rows[i].track->id, track_id) == 0)
+            return &d->rows[i];
+    return NULL;
+}
+
+/** @brief 1 when a row has data. */
+int cl_rpt_row_has_data(const cl_rpt_row_t *r)
+{
+    return r->track->kind != CL_TRACK_STATUS && r->eligible > 0;
+}
+
+/** @brief Free a model. */
+void cl_rpt_daily_free(cl_rpt_daily_t *d)
+{
+    free(d->rows);
+    memset(d, 0, sizeof *d);
+}
+
+/** @brief Build the model. */
+int cl_rpt_daily_build(PGconn *c, const cl_policy_set_t *set, const char *region, int32_t date,
+                       cl_rpt_daily_t *out, char *err, size_t errsize)
+{
+    cl_resolved_t res;
+    PGresult *r = NULL;
+    memset(out, 0, sizeof *out);
+    if (cl_policy_set_resolve(set, region, date, NULL, NULL, &res, err, errsize))
+        return -1;
+    snprintf(out->region, sizeof out->region, "%s", region);
+    out->date = date;
+    out->policy = res.policy;
+    memcpy(out->legend, res.settings.legend, sizeof out->legend);
+    size_t n = 0;
+    for (size_t m = 0; m < res.policy->n_measures; m++)
+        n += res.policy->measures[m].n_tracks;
+    out->rows = calloc(n ? n : 1, sizeof *out->rows);
+    if (!out->rows) {
+        snprintf(err, errsize, "out of memory");
+        return -1;
+    }
+    for (size_t m = 0; m < res.policy->n_measures; m++)
+        for (size_t t = 0; t < res.policy->measures[m].n_tracks; t++) {
+            out->rows[out->n_rows].measure = &res.policy->measures[m];
+            out->rows[out->n_rows++].track = &res.policy->measures[m].tracks[t];
+        }
+
+    if (!(r = query(c, SQL_KPI, region, date, err, errsize)))
+        goto fail;
+    out->frontline_workers = atoll(PQgetvalue(r, 0, 0));
+    out->active_workers = atoll(PQgetvalue(r, 0, 1));
+    out->worker_days = atoll(PQgetvalue(r, 0, 2));
+    out->entitled_fen = atoll(PQgetvalue(r, 0, 3));
+    out->paid_fen = atoll(PQgetvalue(r, 0, 4));
+    snprintf(out->watermark, sizeof out->watermark, "%s", PQgetvalue(r, 0, 5));
+    PQclear(r);
+
+    if (!(r = query(c, SQL_COVERAGE, region, date, err, errsize)))
+        goto fail;
+    for (int i = 0; i < PQntuples(r); i++) {
+        cl_rpt_row_t *row = row_of(out, PQgetvalue(r, i, 0));
+        if (!row)
+            continue; /* a track of another policy */
+        long long e = atoll(PQgetvalue(r, i, 1)), cv = atoll(PQgetvalue(r, i, 2));
+        if (PQgetvalue(r, i, 3)[0] == '0') {
+            row->eligible = e;
+            row->covered = cv;
+        } else {
+            row->prev_eligible = e;
+            row->prev_covered = cv;
+        }
+    }
+    PQclear(r);
+    /* The legend band, in exact integer arithmetic: red below a%, amber below b%. */
+    for (size_t i = 0; i < out->n_rows; i++) {
+        cl_rpt_row_t *row = &out->rows[i];
+        if (!cl_rpt_row_has_data(row))
+            continue;
+        const char *band = row->covered * 100 < (long long)out->legend[0] * row->eligible ? "red"
+                           : row->covered * 100 < (long long)out->legend[1] * row->eligible
+                               ? "amber"
+                               : "green";
+        snprintf(row->status, sizeof row->status, "%s", band);
+    }
+
+    if (!(r = query(c, SQL_STATUSES, region, date, err, errsize)))
+        goto fail;
+    for (int i = 0; i < PQntuples(r); i++) {
+        cl_rpt_row_t *row = row_of(out, PQgetvalue(r, i, 0));
+        if (row && row->track->kind == CL_TRACK_STATUS)
+            snprintf(row->status, sizeof row->status, "%s", PQgetvalue(r, i, 1));
+    }
+    PQclear(r);
+
+    if (!(r = query(c, SQL_COMPLIANCE, region, date, err, errsize)))
+        goto fail;
+    out->has_long_shifts = !PQgetisnull(r, 0, 0);
+    out->has_over_consecutive = !PQgetisnull(r, 0, 1);
+    out->has_couples = !PQgetisnull(r, 0, 2);
+    out->long_shifts = atoll(PQgetvalue(r, 0, 0));
+    out->over_consecutive = atoll(PQgetvalue(r, 0, 1));
+    out->couples_same_day = atoll(PQgetvalue(r, 0, 2));
+    PQclear(r);
+    return 0;
+fail:
+    cl_rpt_daily_free(out);
+    return -1;
+}

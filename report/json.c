@@ -1,0 +1,98 @@
+/**
+ * @file json.c
+ * @brief The JSON contract of SPEC §8, written by hand so that the same model
+ * always gives the same bytes (money as integer fen, coverage to 6 decimals).
+ */
+#include <stdio.h>
+
+#include "careledger/buf.h"
+#include "careledger/report.h"
+#include "careledger/time.h"
+
+/** @brief Append a JSON string. */
+static void jstr(cl_buf_t *b, const char *s)
+{
+    cl_buf_putc(b, '"');
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            cl_buf_printf(b, "\\%c", c);
+        else if (c < 0x20)
+            cl_buf_printf(b, "\\u%04x", c);
+        else
+            cl_buf_putc(b, (char)c);
+    }
+    cl_buf_putc(b, '"');
+}
+
+/** @brief Append a count, or null when the policy sets no limit. */
+static void jcount(cl_buf_t *b, int has, long long v)
+{
+    if (has)
+        cl_buf_printf(b, "%lld", v);
+    else
+        cl_buf_puts(b, "null");
+}
+
+/** @brief Write the daily report's JSON. */
+int cl_rpt_daily_json(const cl_rpt_daily_t *d, FILE *out)
+{
+    cl_buf_t b = {0};
+    char date[CL_DATE_LEN];
+    cl_buf_puts(&b, "{\"report\":\"daily\",\"jurisdiction\":");
+    jstr(&b, d->region);
+    cl_buf_puts(&b, ",\"date\":");
+    jstr(&b, cl_date_format(d->date, date));
+    cl_buf_puts(&b, ",\"policy\":");
+    jstr(&b, d->policy->id);
+    cl_buf_puts(&b, ",\"policy_title\":");
+    jstr(&b, d->policy->title);
+    cl_buf_puts(&b, ",\"watermark\":");
+    if (d->watermark[0])
+        jstr(&b, d->watermark);
+    else
+        cl_buf_puts(&b, "null");
+    cl_buf_printf(&b,
+                  ",\"kpi\":{\"frontline_workers\":%lld,\"active_workers\":%lld,"
+                  "\"worker_days\":%lld,\"entitled_fen\":%lld,\"paid_fen\":%lld}",
+                  d->frontline_workers, d->active_workers, d->worker_days,
+                  (long long)d->entitled_fen, (long long)d->paid_fen);
+    cl_buf_puts(&b, ",\"measures\":[");
+    for (size_t i = 0; i < d->n_rows; i++) {
+        const cl_rpt_row_t *r = &d->rows[i];
+        cl_buf_puts(&b, i ? ",{\"id\":" : "{\"id\":");
+        jstr(&b, r->track->id);
+        cl_buf_puts(&b, ",\"no\":");
+        jstr(&b, r->measure->no);
+        cl_buf_puts(&b, ",\"title\":");
+        jstr(&b, r->measure->title);
+        cl_buf_puts(&b, ",\"kind\":");
+        jstr(&b, cl_track_kind_name(r->track->kind));
+        if (r->track->kind == CL_TRACK_STATUS) {
+            cl_buf_puts(&b, ",\"eligible\":null,\"covered\":null,\"coverage\":null");
+        } else {
+            cl_buf_printf(&b, ",\"eligible\":%lld,\"covered\":%lld,\"coverage\":", r->eligible,
+                          r->covered);
+            if (cl_rpt_row_has_data(r))
+                cl_buf_printf(&b, "%.6f", (double)r->covered / (double)r->eligible);
+            else
+                cl_buf_puts(&b, "null");
+        }
+        cl_buf_puts(&b, ",\"status\":");
+        if (r->status[0])
+            jstr(&b, r->status);
+        else
+            cl_buf_puts(&b, "null");
+        cl_buf_putc(&b, '}');
+    }
+    cl_buf_puts(&b, "],\"compliance\":{\"long_shifts\":");
+    jcount(&b, d->has_long_shifts, d->long_shifts);
+    cl_buf_puts(&b, ",\"over_consecutive\":");
+    jcount(&b, d->has_over_consecutive, d->over_consecutive);
+    cl_buf_puts(&b, ",\"couples_same_day\":");
+    jcount(&b, d->has_couples, d->couples_same_day);
+    cl_buf_puts(&b, "}}\n");
+    int rc = b.oom || fwrite(b.p, 1, b.len, out) != b.len ? -1 : 0;
+    cl_buf_free(&b);
+    return rc;
+}
