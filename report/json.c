@@ -96,3 +96,59 @@ int cl_rpt_daily_json(const cl_rpt_daily_t *d, FILE *out)
     cl_buf_free(&b);
     return rc;
 }
+
+/** @brief The money keys shared by a unit row and the totals. */
+static void money_keys(cl_buf_t *b, const cl_rpt_money_t *m)
+{
+    cl_buf_printf(b,
+                  "\"worker_days\":{\"direct\":%lld,\"other\":%lld,\"deployed\":%lld},"
+                  "\"entitled_fen\":%lld,\"paid_fen\":%lld,\"arrears_fen\":%lld,"
+                  "\"overpaid_fen\":%lld,\"performance_pay_fen\":%lld,"
+                  "\"money_measures_fen\":%lld,\"budget\":[",
+                  m->days_direct, m->days_other, m->days_deployed, (long long)m->entitled_fen,
+                  (long long)m->paid_fen, (long long)m->arrears_fen, (long long)m->overpaid_fen,
+                  (long long)m->performance_pay_fen, (long long)m->measures_fen);
+    for (size_t i = 0; i < m->n_budgets; i++) {
+        const cl_rpt_budget_t *bd = &m->budgets[i];
+        cl_buf_puts(b, i ? ",{\"budget_id\":" : "{\"budget_id\":");
+        jstr(b, bd->budget_id);
+        cl_buf_puts(b, ",\"line\":");
+        jstr(b, bd->line);
+        cl_buf_printf(b, ",\"budget_fen\":%lld,\"paid_fen\":%lld,\"remaining_fen\":%lld}",
+                      (long long)bd->budget_fen, (long long)bd->paid_fen,
+                      (long long)bd->remaining_fen);
+    }
+    cl_buf_putc(b, ']');
+}
+
+/** @brief Write the finance report's JSON. */
+int cl_rpt_finance_json(const cl_rpt_finance_t *f, FILE *out)
+{
+    cl_buf_t b = {0};
+    char month[CL_MONTH_LEN], date[CL_DATE_LEN];
+    cl_buf_puts(&b, "{\"report\":\"finance\",\"jurisdiction\":");
+    jstr(&b, f->region);
+    cl_buf_puts(&b, ",\"month\":");
+    jstr(&b, cl_month_format(f->month, month));
+    cl_buf_puts(&b, ",\"date\":");
+    jstr(&b, cl_date_format(f->date, date));
+    cl_buf_puts(&b, ",\"units\":[");
+    for (size_t i = 0; i < f->n_units; i++) {
+        const cl_rpt_money_t *u = &f->units[i];
+        cl_buf_puts(&b, i ? ",{\"unit_id\":" : "{\"unit_id\":");
+        jstr(&b, u->unit_id);
+        cl_buf_puts(&b, ",\"name\":");
+        jstr(&b, u->name);
+        cl_buf_puts(&b, ",\"region\":");
+        jstr(&b, u->region);
+        cl_buf_putc(&b, ',');
+        money_keys(&b, u);
+        cl_buf_putc(&b, '}');
+    }
+    cl_buf_puts(&b, "],\"totals\":{");
+    money_keys(&b, &f->totals);
+    cl_buf_puts(&b, "}}\n");
+    int rc = b.oom || fwrite(b.p, 1, b.len, out) != b.len ? -1 : 0;
+    cl_buf_free(&b);
+    return rc;
+}

@@ -50,6 +50,41 @@ void cl_rpt_daily_free(cl_rpt_daily_t *d);
 /** @brief 1 when a row has an eligible population (coverage is defined). */
 int cl_rpt_row_has_data(const cl_rpt_row_t *r);
 
+/** A budget line of a unit (or, in the totals, of a region). */
+typedef struct cl_rpt_budget {
+    char budget_id[65], line[32];
+    int64_t budget_fen, paid_fen, remaining_fen;
+} cl_rpt_budget_t;
+
+/** One unit's money for the month (SPEC §8.2). */
+typedef struct cl_rpt_money {
+    char unit_id[65], name[256], region[CL_REGION_LEN];
+    long long days_direct, days_other, days_deployed;
+    int64_t entitled_fen, paid_fen, arrears_fen, overpaid_fen, performance_pay_fen, measures_fen;
+    cl_rpt_budget_t *budgets; /* owned */
+    size_t n_budgets;
+} cl_rpt_money_t;
+
+/** The finance statement of a jurisdiction for a month, as of a date. */
+typedef struct cl_rpt_finance {
+    char region[CL_REGION_LEN];
+    int32_t month, date;
+    cl_rpt_money_t *units; /* owned, by unit_id */
+    size_t n_units;
+    cl_rpt_money_t totals; /* its budgets: every budget under the jurisdiction, regions too */
+} cl_rpt_finance_t;
+
+/**
+ * @brief Build the finance statement of @p region for @p month as of @p date.
+ * Free with cl_rpt_finance_free(). @return 0, or -1 with the reason in @p err.
+ */
+int cl_rpt_finance_build(PGconn *conn, const char *region, int32_t month, int32_t date,
+                         cl_rpt_finance_t *out, char *err, size_t errsize);
+/** @brief Free what a statement holds. */
+void cl_rpt_finance_free(cl_rpt_finance_t *f);
+/** @brief Write the finance report's JSON contract (SPEC §8); 0 or -1. */
+int cl_rpt_finance_json(const cl_rpt_finance_t *f, FILE *out);
+
 /** @brief Write the daily report's JSON contract (SPEC §8); 0 or -1. */
 int cl_rpt_daily_json(const cl_rpt_daily_t *d, FILE *out);
 

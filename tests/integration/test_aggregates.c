@@ -444,6 +444,45 @@ static void test_money_and_compliance(void)
         cl_it_sql(&it, "SELECT long_shifts || '/' || over_consecutive || '/' || couples_same_day "
                        "FROM careledger.compliance_at('2020-02-29') WHERE unit_id = 'DL-U'"),
         "1/1/1");
+    /* The finance statement of 吉林 for February as of 03-25, through its JSON contract. */
+    {
+        char err[512], conninfo[96];
+        snprintf(conninfo, sizeof conninfo, "dbname=%s", it.name);
+        PGconn *c = cl_pg_connect(conninfo, "careledger-test", err, sizeof err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+        cl_rpt_finance_t fin;
+        int32_t month, day;
+        cl_month_parse("2020-02", &month);
+        cl_date_parse("2020-03-25", &day);
+        CU_ASSERT_EQUAL_FATAL(cl_rpt_finance_build(c, "220000", month, day, &fin, err, sizeof err),
+                              0);
+        char *json = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&json, &len);
+        CU_ASSERT_EQUAL(cl_rpt_finance_json(&fin, f), 0);
+        fclose(f);
+        static const char *const want[] = {
+            "{\"report\":\"finance\",\"jurisdiction\":\"220000\",\"month\":\"2020-02\",\"date\":"
+            "\"2020-03-25\","
+            "\"units\":[{\"unit_id\":\"JL-U\",\"name\":\"县医院\",\"region\":\"220102\","
+            "\"worker_days\":{\"direct\":8,\"other\":2,\"deployed\":0},\"entitled_fen\":280000,"
+            "\"paid_fen\":80000000,\"arrears_fen\":0,\"overpaid_fen\":20000,"
+            "\"performance_pay_fen\":200000,\"money_measures_fen\":0,\"budget\":[{\"budget_id\":"
+            "\"B1\","
+            "\"line\":\"temp_subsidy\",\"budget_fen\":100000000,\"paid_fen\":80000000,"
+            "\"remaining_fen\":20000000}]}]",
+            "\"totals\":{\"worker_days\":{\"direct\":8,\"other\":2,\"deployed\":0},\"entitled_"
+            "fen\":280000"};
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+            if (!strstr(json, want[i]))
+                fprintf(stderr, "\n  finance JSON lacks %s\n  got %s\n", want[i], json);
+            CU_ASSERT_PTR_NOT_NULL(strstr(json, want[i]));
+        }
+        CU_ASSERT_EQUAL(fin.n_units, 1); /* 大连's unit is not under 吉林 */
+        free(json);
+        cl_rpt_finance_free(&fin);
+        PQfinish(c);
+    }
     /* 吉林 sets no shift limit: NULL, not 0. */
     CU_ASSERT_STRING_EQUAL(
         cl_it_sql(&it, "SELECT coalesce(long_shifts::text, 'null') FROM "

@@ -1,0 +1,142 @@
+/**
+ * @file finance.c
+ * @brief The finance statement's model (SPEC §8.2), from the "as of D" functions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "careledger/report.h"
+#include "careledger/time.h"
+
+/* $1 region, $2 D, $3 the month's first day. */
+static const char SQL_UNITS[] =
+    "WITH under AS (SELECT u.unit_id, u.name, u.region FROM careledger.units u WHERE EXISTS "
+    "  (SELECT 1 FROM careledger.region_ancestors(u.region) a WHERE a.ancestor = $1)), "
+    "days AS (SELECT * FROM careledger.days_to($2) "
+    "  WHERE date >= $3::date AND date < ($3::date + interval '1 month')), "
+    "wd AS (SELECT unit_id, count(*) FILTER (WHERE kind = 'direct') AS direct, "
+    "  count(*) FILTER (WHERE kind = 'other') AS other, "
+    "  count(*) FILTER (WHERE kind = 'deployed') AS deployed, sum(subsidy_fen) AS entitled, "
+    "  sum(perf_fen) AS perf FROM days GROUP BY unit_id), "
+    "paid AS (SELECT unit_id, sum(amount_fen) AS fen FROM careledger.payments "
+    "  WHERE line = 'temp_subsidy' AND period = $3::date AND date <= $2 GROUP BY unit_id), "
+    "wm AS (SELECT unit_id, sum(arrears_fen) AS arrears, sum(overpaid_fen) AS overpaid "
+    "  FROM careledger.worker_months($2) WHERE month = $3::date GROUP BY unit_id), "
+    "mm AS (SELECT counted_unit AS unit_id, sum(amount_fen) AS fen FROM careledger.delivery_units "
+    "  WHERE amount_fen IS NOT NULL AND date >= $3::date "
+    "  AND date < ($3::date + interval '1 month') AND date <= $2 GROUP BY 1) "
+    "SELECT under.unit_id, under.name, under.region, coalesce(wd.direct, 0), "
+    "coalesce(wd.other, 0), coalesce(wd.deployed, 0), coalesce(wd.entitled, 0), "
+    "coalesce(paid.fen, 0), coalesce(wm.arrears, 0), coalesce(wm.overpaid, 0), "
+    "coalesce(wd.perf, 0), coalesce(mm.fen, 0) "
+    "FROM under LEFT JOIN wd USING (unit_id) LEFT JOIN paid USING (unit_id) "
+    "LEFT JOIN wm USING (unit_id) LEFT JOIN mm USING (unit_id) ORDER BY under.unit_id";
+
+/* Budgets under the jurisdiction: a unit's own, or a region's at or below it. */
+static const char SQL_BUDGETS[] =
+    "SELECT b.budget_id, b.scope, b.line, b.budget_fen, b.paid_fen, b.remaining_fen, "
+    "EXISTS (SELECT 1 FROM careledger.units u WHERE u.unit_id = b.scope) "
+    "FROM careledger.budgets_at($2) b WHERE EXISTS (SELECT 1 FROM careledger.units u, "
+    "careledger.region_ancestors(u.region) a WHERE u.unit_id = b.scope AND a.ancestor = $1) "
+    "OR EXISTS (SELECT 1 FROM careledger.region_ancestors(b.scope) a WHERE b.scope ~ '^[0-9]{6}$' "
+    "AND a.ancestor = $1) ORDER BY b.budget_id";
+
+/** @brief Append a budget to a money row. */
+static int add_budget(cl_rpt_money_t *m, PGresult *r, int i)
+{
+    cl_rpt_budget_t *b = realloc(m->budgets, (m->n_budgets + 1) * sizeof *b);
+    if (!b)
+        return -1;
+    m->budgets = b;
+    b = &m->budgets[m->n_budgets++];
+    snprintf(b->budget_id, sizeof b->budget_id, "%s", PQgetvalue(r, i, 0));
+    snprintf(b->line, sizeof b->line, "%s", PQgetvalue(r, i, 2));
+    b->budget_fen = atoll(PQgetvalue(r, i, 3));
+    b->paid_fen = atoll(PQgetvalue(r, i, 4));
+    b->remaining_fen = atoll(PQgetvalue(r, i, 5));
+    return 0;
+}
+
+/** @brief Free a statement. */
+void cl_rpt_finance_free(cl_rpt_finance_t *f)
+{
+    for (size_t i = 0; i < f->n_units; i++)
+        free(f->units[i].budgets);
+    free(f->units);
+    free(f->totals.budgets);
+    memset(f, 0, sizeof *f);
+}
+
+/** @brief Build the statement. */
+int cl_rpt_finance_build(PGconn *c, const char *region, int32_t month, int32_t date,
+                         cl_rpt_finance_t *out, char *err, size_t errsize)
+{
+    char d[CL_DATE_LEN], m[CL_DATE_LEN];
+    memset(out, 0, sizeof *out);
+    snprintf(out->region, sizeof out->region, "%s", region);
+    out->month = month;
+    out->date = date;
+    snprintf(out->totals.unit_id, sizeof out->totals.unit_id, "%s", region);
+    const char *params[3] = {region, cl_date_format(date, d),
+                             cl_date_format(cl_month_first_day(month), m)};
+    PGresult *r = PQexecParams(c, SQL_UNITS, 3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        goto fail;
+    out->n_units = (size_t)PQntuples(r);
+    out->units = calloc(out->n_units ? out->n_units : 1, sizeof *out->units);
+    if (!out->units)
+        goto oom;
+    cl_rpt_money_t *t = &out->totals;
+    for (size_t i = 0; i < out->n_units; i++) {
+        cl_rpt_money_t *u = &out->units[i];
+        int k = (int)i;
+        snprintf(u->unit_id, sizeof u->unit_id, "%s", PQgetvalue(r, k, 0));
+        snprintf(u->name, sizeof u->name, "%s", PQgetvalue(r, k, 1));
+        snprintf(u->region, sizeof u->region, "%s", PQgetvalue(r, k, 2));
+        u->days_direct = atoll(PQgetvalue(r, k, 3));
+        u->days_other = atoll(PQgetvalue(r, k, 4));
+        u->days_deployed = atoll(PQgetvalue(r, k, 5));
+        u->entitled_fen = atoll(PQgetvalue(r, k, 6));
+        u->paid_fen = atoll(PQgetvalue(r, k, 7));
+        u->arrears_fen = atoll(PQgetvalue(r, k, 8));
+        u->overpaid_fen = atoll(PQgetvalue(r, k, 9));
+        u->performance_pay_fen = atoll(PQgetvalue(r, k, 10));
+        u->measures_fen = atoll(PQgetvalue(r, k, 11));
+        t->days_direct += u->days_direct;
+        t->days_other += u->days_other;
+        t->days_deployed += u->days_deployed;
+        t->entitled_fen += u->entitled_fen;
+        t->paid_fen += u->paid_fen;
+        t->arrears_fen += u->arrears_fen;
+        t->overpaid_fen += u->overpaid_fen;
+        t->performance_pay_fen += u->performance_pay_fen;
+        t->measures_fen += u->measures_fen;
+    }
+    PQclear(r);
+    r = PQexecParams(c, SQL_BUDGETS, 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        goto fail;
+    for (int i = 0; i < PQntuples(r); i++) {
+        /* Unit budgets appear in their unit's row; every budget counts in the totals. */
+        if (PQgetvalue(r, i, 6)[0] == 't')
+            for (size_t k = 0; k < out->n_units; k++)
+                if (strcmp(out->units[k].unit_id, PQgetvalue(r, i, 1)) == 0 &&
+                    add_budget(&out->units[k], r, i))
+                    goto oom;
+        if (add_budget(t, r, i))
+            goto oom;
+    }
+    PQclear(r);
+    return 0;
+fail:
+    snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    cl_rpt_finance_free(out);
+    return -1;
+oom:
+    snprintf(err, errsize, "out of memory");
+    PQclear(r);
+    cl_rpt_finance_free(out);
+    return -1;
+}
