@@ -496,12 +496,6 @@ size_t cl_json_count(const cl_json_scanner_t *sc)
     return sc->nmembers;
 }
 
-/** @brief Member i. */
-const cl_json_member_t *cl_json_at(const cl_json_scanner_t *sc, size_t i)
-{
-    return i < sc->nmembers ? &sc->members[i] : NULL;
-}
-
 /** @brief Member by key (linear: events have a dozen keys). */
 const cl_json_member_t *cl_json_get(const cl_json_scanner_t *sc, const char *key)
 {

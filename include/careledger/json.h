@@ -48,8 +48,6 @@ cl_json_status_t cl_json_scan(cl_json_scanner_t *sc, const char *buf, size_t len
                               size_t whysize);
 /** @brief Number of top-level members after a successful scan. */
 size_t cl_json_count(const cl_json_scanner_t *sc);
-/** @brief Member @p i (0-based, in document order). */
-const cl_json_member_t *cl_json_at(const cl_json_scanner_t *sc, size_t i);
 /** @brief The top-level member named @p key, or NULL. */
 const cl_json_member_t *cl_json_get(const cl_json_scanner_t *sc, const char *key);
 

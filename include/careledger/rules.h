@@ -6,7 +6,8 @@
  *
  * The result does not depend on the report date: local days and the days of
  * closed deployments are listed; an open deployment is returned as a span
- * whose days run to whatever D a report asks for (cl_rules_open_days()).
+ * whose days run to whatever D a report asks for (cl_rules_totals() in C,
+ * careledger.days_to(D) in SQL).
  * Local days on or after an open deployment's departure are superseded by
  * it for every D that reaches them, so they are left out here.
  */
