@@ -174,6 +174,13 @@ static int agg_hook(void *ctx, PGconn *conn, char *err, size_t errsize)
     return cl_agg_apply(f->agg, conn, f->set, err, errsize);
 }
 
+static const char USAGE[] =
+    "usage: careledger ingest-file FILE… [--config FILE]\n\n"
+    "Reads JSONL files (one event per line) through the daemon's decoder and\n"
+    "batch writer: the same validation, dead letters and transactions. Each\n"
+    "file's position is stored as topic file:PATH (its absolute path), partition 0,\n"
+    "next line, so a rerun adds nothing and an interrupted run resumes where it stopped.\n";
+
 /** @brief careledger ingest-file FILE… */
 int cl_cli_ingest_file(int argc, char **argv)
 {
@@ -182,20 +189,9 @@ int cl_cli_ingest_file(int argc, char **argv)
     char err[1024];
     if (cl_cli_parse_common(argc, argv, &o))
         return 1;
-    if (o.help || o.nrest == 0) {
-        fprintf(o.help ? stdout : stderr,
-                "usage: careledger ingest-file FILE… [--config FILE]\n\n"
-                "Reads JSONL files (one event per line) through the daemon's decoder and\n"
-                "batch writer: the same validation, dead letters and transactions. Each\n"
-                "file's position is stored as topic file:NAME, partition 0, next line, so a\n"
-                "rerun adds nothing and an interrupted run resumes where it stopped.\n");
-        cl_cli_opts_free(&o);
-        return o.help ? 0 : 1;
-    }
-    if (cl_cli_load_config(&o, &cfg)) {
-        cl_cli_opts_free(&o);
-        return 1;
-    }
+    int early = cl_cli_begin(&o, USAGE, o.nrest == 0, &cfg);
+    if (early >= 0)
+        return early;
     int rc = 1;
     cl_policy_set_t *pol = cl_cli_load_policies(&cfg);
     cl_decoder_t *dec = pol ? cl_decoder_create(pol) : NULL;

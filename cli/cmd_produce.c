@@ -37,6 +37,13 @@ static int line_key(cl_json_scanner_t *sc, const char *line, size_t len, char *k
     return cl_json_unescape(line + m->off, m->len, key, cap) > 0 ? 0 : -1;
 }
 
+static const char USAGE[] =
+    "usage: careledger produce FILE --topic T [--config FILE]\n\n"
+    "Sends each line of a JSONL file as one message to topic T of the configured\n"
+    "brokers (kafka.bootstrap.servers), keyed by its unit_id when it has one.\n"
+    "Lines are sent as they are, bad ones included: the daemon judges them.\n"
+    "FILE - reads standard input.\n";
+
 /** @brief careledger produce FILE --topic T */
 int cl_cli_produce(int argc, char **argv)
 {
@@ -56,20 +63,9 @@ int cl_cli_produce(int argc, char **argv)
             return cl_cli_fail("produce: unexpected argument %s", o.rest[i]);
         }
     }
-    if (o.help || !file || !topic) {
-        fprintf(o.help ? stdout : stderr,
-                "usage: careledger produce FILE --topic T [--config FILE]\n\n"
-                "Sends each line of a JSONL file as one message to topic T of the configured\n"
-                "brokers (kafka.bootstrap.servers), keyed by its unit_id when it has one.\n"
-                "Lines are sent as they are, bad ones included: the daemon judges them.\n"
-                "FILE - reads standard input.\n");
-        cl_cli_opts_free(&o);
-        return o.help ? 0 : 1;
-    }
-    if (cl_cli_load_config(&o, &cfg)) {
-        cl_cli_opts_free(&o);
-        return 1;
-    }
+    int early = cl_cli_begin(&o, USAGE, !file || !topic, &cfg);
+    if (early >= 0)
+        return early;
     int rc = 1;
     FILE *f = NULL;
     rd_kafka_t *rk = NULL;

@@ -26,6 +26,17 @@ static const char SQL_DEAD_LIST[] =
     "FROM careledger.dead_letters WHERE consumer_group = $3 AND ($1::text IS NULL OR reason = $1) "
     "ORDER BY id LIMIT $2";
 
+static const char STATUS_USAGE[] =
+    "usage: careledger status [--json] [--config FILE]\n\n"
+    "Events accepted, exact duplicates, dead letters by reason, the stored offset\n"
+    "of every topic and partition, and the data watermark (the latest occurred_at\n"
+    "accepted). accepted + duplicates + dead letters = messages consumed.\n";
+static const char DEAD_USAGE[] =
+    "usage: careledger dead-letters [--reason R] [--limit N] [--config FILE]\n\n"
+    "Lists rejected messages, oldest first (default 50): where each was read, its\n"
+    "reason code (SPEC §11) and message, and its payload shown safely (control\n"
+    "and invalid bytes as \\xNN, long payloads cut at 400 bytes).\n";
+
 /** @brief Run a parameterised query expecting rows; NULL after reporting. */
 static PGresult *query(PGconn *c, const char *sql, int n, const char *const *params)
 {
@@ -52,18 +63,9 @@ int cl_cli_status(int argc, char **argv)
         }
         json = 1;
     }
-    if (o.help) {
-        printf("usage: careledger status [--json] [--config FILE]\n\n"
-               "Events accepted, exact duplicates, dead letters by reason, the stored offset\n"
-               "of every topic and partition, and the data watermark (the latest occurred_at\n"
-               "accepted). accepted + duplicates + dead letters = messages consumed.\n");
-        cl_cli_opts_free(&o);
-        return 0;
-    }
-    if (cl_cli_load_config(&o, &cfg)) {
-        cl_cli_opts_free(&o);
-        return 1;
-    }
+    int early = cl_cli_begin(&o, STATUS_USAGE, 0, &cfg);
+    if (early >= 0)
+        return early;
     int rc = 1;
     PGresult *tot = NULL, *dead = NULL, *offs = NULL;
     PGconn *c = cl_cli_connect(&cfg, "careledger-status");
@@ -186,18 +188,9 @@ int cl_cli_dead_letters(int argc, char **argv)
         cl_cli_opts_free(&o);
         return cl_cli_fail("dead-letters: --limit must be a positive number");
     }
-    if (o.help) {
-        printf("usage: careledger dead-letters [--reason R] [--limit N] [--config FILE]\n\n"
-               "Lists rejected messages, oldest first (default 50): where each was read, its\n"
-               "reason code (SPEC §11) and message, and its payload shown safely (control\n"
-               "and invalid bytes as \\xNN, long payloads cut at 400 bytes).\n");
-        cl_cli_opts_free(&o);
-        return 0;
-    }
-    if (cl_cli_load_config(&o, &cfg)) {
-        cl_cli_opts_free(&o);
-        return 1;
-    }
+    int early = cl_cli_begin(&o, DEAD_USAGE, 0, &cfg);
+    if (early >= 0)
+        return early;
     int rc = 1;
     PGconn *c = cl_cli_connect(&cfg, "careledger-dead-letters");
     const char *params[3] = {reason, limit, cl_kafka_group(&cfg)};

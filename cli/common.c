@@ -93,15 +93,21 @@ int cl_cli_start(int argc, char **argv, const char *name, const char *usage, cl_
 {
     if (cl_cli_parse_common(argc, argv, o))
         return 1;
-    if (o->help) {
-        fputs(usage, stdout);
-        cl_cli_opts_free(o);
-        return 0;
-    }
-    if (o->nrest) {
+    if (o->nrest && !o->help) {
         cl_cli_fail("%s: unexpected argument %s", name, o->rest[0]);
         cl_cli_opts_free(o);
         return 1;
+    }
+    return cl_cli_begin(o, usage, 0, cfg);
+}
+
+/** @brief Usage on request or misuse, else the configuration. */
+int cl_cli_begin(cl_cli_opts_t *o, const char *usage, int bad_usage, cl_config_t *cfg)
+{
+    if (o->help || bad_usage) {
+        fputs(usage, o->help ? stdout : stderr);
+        cl_cli_opts_free(o);
+        return o->help ? 0 : 1;
     }
     if (cl_cli_load_config(o, cfg)) {
         cl_cli_opts_free(o);

@@ -20,6 +20,14 @@ typedef struct cl_cli_opts {
 /** @brief Split --config/--help from the rest (argv[0] is the command); 0 or -1. */
 int cl_cli_parse_common(int argc, char **argv, cl_cli_opts_t *o);
 /**
+ * @brief The end of a command's preamble, after it parsed its own arguments:
+ * print @p usage and stop on --help (exit 0) or when @p bad_usage (on stderr,
+ * exit 1); else load the configuration.
+ * @return -1 to go on (@p o and @p cfg are then the caller's to free), or the
+ * exit code to return at once (everything freed).
+ */
+int cl_cli_begin(cl_cli_opts_t *o, const char *usage, int bad_usage, cl_config_t *cfg);
+/**
  * @brief The preamble of a command without arguments of its own: parse,
  * print @p usage on --help, refuse extra arguments, load the configuration.
  * @return -1 to go on (@p o and @p cfg are then the caller's to free), or the
