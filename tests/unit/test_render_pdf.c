@@ -1,0 +1,3 @@
+/* placeholder suite until the pdf renderer tests land (this session) */
+#include "cltest.h"
+int cl_test_register(void) { return 0; }
