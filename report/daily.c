@@ -48,6 +48,47 @@ static const char SQL_COMPLIANCE[] =
     "SELECT sum(long_shifts), sum(over_consecutive), sum(couples_same_day) "
     "FROM careledger.compliance_at($2) WHERE unit_id IN (SELECT unit_id FROM under)";
 
+/* Frontline workers active per day over the 30 days to D, by their home unit. */
+static const char SQL_SERIES[] =
+    "WITH under AS " UNDER " "
+    "SELECT $2::date - x.date, count(DISTINCT x.worker_id) FROM careledger.days_to($2) x "
+    "JOIN careledger.worker_home h USING (worker_id) "
+    "WHERE x.date > $2::date - 30 AND h.unit_id IN (SELECT unit_id FROM under) GROUP BY x.date";
+
+/* The ten lowest-coverage units per track: lowest share, then most eligible, then id. */
+static const char SQL_LOWS[] =
+    "WITH under AS " UNDER ", c AS (SELECT c.track_id, c.unit_id, c.eligible, c.covered, "
+    "  row_number() OVER (PARTITION BY c.track_id ORDER BY c.covered::numeric / c.eligible, "
+    "  c.eligible DESC, c.unit_id) AS k "
+    "  FROM careledger.coverage_at($2) c WHERE c.eligible > 0 "
+    "  AND c.unit_id IN (SELECT unit_id FROM under)) "
+    "SELECT c.track_id, c.unit_id, coalesce(u.name, c.unit_id), c.eligible, c.covered "
+    "FROM c LEFT JOIN careledger.units u USING (unit_id) WHERE c.k <= 10 ORDER BY c.track_id, c.k";
+
+/* Data quality of the whole database: unregistered ids cannot be placed in a region. */
+static const char SQL_QUALITY[] =
+    "SELECT problem, count(*), sum(events), min(first_seen) FROM careledger.data_quality() "
+    "WHERE $1::text IS NOT NULL AND first_seen <= $2 GROUP BY problem ORDER BY problem";
+
+static const char SQL_REGION_NAME[] =
+    "SELECT coalesce((SELECT name FROM careledger.regions WHERE code = $1), $1)";
+
+/** @brief The registered name of a region, or its code. */
+int cl_rpt_region_name(PGconn *c, const char *code, char *name, size_t size, char *err,
+                       size_t errsize)
+{
+    const char *params[1] = {code};
+    PGresult *r = PQexecParams(c, SQL_REGION_NAME, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        return -1;
+    }
+    snprintf(name, size, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
+}
+
 /** @brief A query with ($1 region, $2 date); NULL with the error copied. */
 static PGresult *query(PGconn *c, const char *sql, const char *region, int32_t date, char *err,
                        size_t errsize)
@@ -81,6 +122,8 @@ int cl_rpt_row_has_data(const cl_rpt_row_t *r)
 void cl_rpt_daily_free(cl_rpt_daily_t *d)
 {
     free(d->rows);
+    free(d->lows);
+    free(d->quality);
     memset(d, 0, sizeof *d);
 }
 
@@ -97,6 +140,8 @@ int cl_rpt_daily_build(PGconn *c, const cl_policy_set_t *set, const char *region
     out->date = date;
     out->policy = res.policy;
     memcpy(out->legend, res.settings.legend, sizeof out->legend);
+    out->shift_max_hours = res.settings.shift_max_hours;
+    out->max_consecutive_days = res.settings.max_consecutive_days;
     size_t n = 0;
     for (size_t m = 0; m < res.policy->n_measures; m++)
         n += res.policy->measures[m].n_tracks;
@@ -167,7 +212,55 @@ int cl_rpt_daily_build(PGconn *c, const cl_policy_set_t *set, const char *region
     out->over_consecutive = atoll(PQgetvalue(r, 0, 1));
     out->couples_same_day = atoll(PQgetvalue(r, 0, 2));
     PQclear(r);
+
+    if (!(r = query(c, SQL_SERIES, region, date, err, errsize)))
+        goto fail;
+    for (int i = 0; i < PQntuples(r); i++) {
+        int back = atoi(PQgetvalue(r, i, 0));
+        if (back >= 0 && back < CL_RPT_SERIES_DAYS)
+            out->active_series[CL_RPT_SERIES_DAYS - 1 - back] = atoll(PQgetvalue(r, i, 1));
+    }
+    PQclear(r);
+
+    if (!(r = query(c, SQL_LOWS, region, date, err, errsize)))
+        goto fail;
+    out->lows = calloc((size_t)PQntuples(r) + 1, sizeof *out->lows);
+    if (!out->lows)
+        goto oom;
+    /* In ledger order: a track's lows follow each other, lowest first. */
+    for (size_t k = 0; k < out->n_rows; k++)
+        for (int i = 0; i < PQntuples(r); i++) {
+            if (strcmp(PQgetvalue(r, i, 0), out->rows[k].track->id) != 0)
+                continue;
+            cl_rpt_low_t *l = &out->lows[out->n_lows++];
+            l->row = &out->rows[k];
+            snprintf(l->unit_id, sizeof l->unit_id, "%s", PQgetvalue(r, i, 1));
+            snprintf(l->name, sizeof l->name, "%s", PQgetvalue(r, i, 2));
+            l->eligible = atoll(PQgetvalue(r, i, 3));
+            l->covered = atoll(PQgetvalue(r, i, 4));
+        }
+    PQclear(r);
+
+    if (!(r = query(c, SQL_QUALITY, region, date, err, errsize)))
+        goto fail;
+    out->quality = calloc((size_t)PQntuples(r) + 1, sizeof *out->quality);
+    if (!out->quality)
+        goto oom;
+    for (int i = 0; i < PQntuples(r); i++) {
+        cl_rpt_quality_t *q = &out->quality[out->n_quality++];
+        snprintf(q->problem, sizeof q->problem, "%s", PQgetvalue(r, i, 0));
+        q->ids = atoll(PQgetvalue(r, i, 1));
+        q->events = atoll(PQgetvalue(r, i, 2));
+        if (cl_date_parse(PQgetvalue(r, i, 3), &q->first_seen))
+            q->first_seen = CL_RPT_NO_DATE;
+    }
+    PQclear(r);
+    if (cl_rpt_region_name(c, region, out->region_name, sizeof out->region_name, err, errsize))
+        goto fail;
     return 0;
+oom:
+    snprintf(err, errsize, "out of memory");
+    PQclear(r);
 fail:
     cl_rpt_daily_free(out);
     return -1;

@@ -343,7 +343,9 @@ char *cl_cell_format(const cl_cell_t *c, cl_fmt_style_t style, char *buf, size_t
             snprintf(buf, size, "%.6f", (double)c->i / (double)c->den);
         break;
     case CL_CELL_NUMBER: {
-        double v = c->d;
+        /* Half away from zero, as spreadsheets round the same number for display. */
+        double scale = pow(10.0, c->decimals);
+        double v = round(c->d * scale) / scale;
         /* No "-0.0": a change that rounds to zero is zero. */
         char tmp[64];
         snprintf(tmp, sizeof tmp, "%.*f", c->decimals, v);

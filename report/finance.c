@@ -36,11 +36,33 @@ static const char SQL_UNITS[] =
 /* Budgets under the jurisdiction: a unit's own, or a region's at or below it. */
 static const char SQL_BUDGETS[] =
     "SELECT b.budget_id, b.scope, b.line, b.budget_fen, b.paid_fen, b.remaining_fen, "
-    "EXISTS (SELECT 1 FROM careledger.units u WHERE u.unit_id = b.scope) "
+    "EXISTS (SELECT 1 FROM careledger.units u WHERE u.unit_id = b.scope), b.funding, b.burn_fen, "
+    "b.exhaustion, b.over_budget "
     "FROM careledger.budgets_at($2) b WHERE EXISTS (SELECT 1 FROM careledger.units u, "
     "careledger.region_ancestors(u.region) a WHERE u.unit_id = b.scope AND a.ancestor = $1) "
     "OR EXISTS (SELECT 1 FROM careledger.region_ancestors(b.scope) a WHERE b.scope ~ '^[0-9]{6}$' "
     "AND a.ancestor = $1) ORDER BY b.budget_id";
+
+#define UNDER_IDS                                                                                  \
+    "(SELECT u.unit_id FROM careledger.units u WHERE EXISTS (SELECT 1 FROM "                       \
+    "careledger.region_ancestors(u.region) a WHERE a.ancestor = $1))"
+
+/* Payments of the month by funding source ($1 region, $2 D, $3 month). */
+static const char SQL_FUNDING[] =
+    "SELECT funding, sum(amount_fen) FROM careledger.payments WHERE period = $3::date "
+    "AND date <= $2 AND unit_id IN " UNDER_IDS " GROUP BY funding ORDER BY funding";
+
+/* Temporary subsidy entitled (by day worked) and paid (by payment date) per day to D. */
+static const char SQL_DAILY_MONEY[] =
+    "WITH e AS (SELECT date, sum(subsidy_fen) AS fen FROM careledger.days_to($2) "
+    "  WHERE unit_id IN " UNDER_IDS " GROUP BY date), "
+    "p AS (SELECT date, sum(amount_fen) AS fen FROM careledger.payments "
+    "  WHERE line = 'temp_subsidy' AND date <= $2 AND unit_id IN " UNDER_IDS " GROUP BY date) "
+    "SELECT date, coalesce(e.fen, 0), coalesce(p.fen, 0), $3::text FROM e FULL JOIN p USING (date) "
+    "ORDER BY date";
+
+/* The cumulative chart covers at most this many days up to D. */
+#define SERIES_MAX_DAYS 120
 
 /** @brief Append a budget to a money row. */
 static int add_budget(cl_rpt_money_t *m, PGresult *r, int i)
@@ -55,6 +77,89 @@ static int add_budget(cl_rpt_money_t *m, PGresult *r, int i)
     b->budget_fen = atoll(PQgetvalue(r, i, 3));
     b->paid_fen = atoll(PQgetvalue(r, i, 4));
     b->remaining_fen = atoll(PQgetvalue(r, i, 5));
+    snprintf(b->scope, sizeof b->scope, "%s", PQgetvalue(r, i, 1));
+    snprintf(b->funding, sizeof b->funding, "%s", PQgetvalue(r, i, 7));
+    b->burn_fen = atoll(PQgetvalue(r, i, 8));
+    if (PQgetisnull(r, i, 9) || cl_date_parse(PQgetvalue(r, i, 9), &b->exhaustion))
+        b->exhaustion = CL_RPT_NO_DATE;
+    b->over_budget = PQgetvalue(r, i, 10)[0] == 't';
+    return 0;
+}
+
+/** @brief Index of a funding source in the split, appended when new; -1 when out of memory. */
+static int funding_slot(cl_rpt_finance_t *f, const char *funding)
+{
+    for (size_t i = 0; i < f->n_funding; i++)
+        if (strcmp(f->funding[i].funding, funding) == 0)
+            return (int)i;
+    cl_rpt_funding_t *n = realloc(f->funding, (f->n_funding + 1) * sizeof *n);
+    if (!n)
+        return -1;
+    f->funding = n;
+    memset(&n[f->n_funding], 0, sizeof *n);
+    snprintf(n[f->n_funding].funding, sizeof n->funding, "%s", funding);
+    return (int)f->n_funding++;
+}
+
+/** @brief The funding split: the month's payments, and the budgets, per source; 0 or -1. */
+static int funding_split(cl_rpt_finance_t *f, PGresult *r)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        int k = funding_slot(f, PQgetvalue(r, i, 0));
+        if (k < 0)
+            return -1;
+        f->funding[k].paid_fen = atoll(PQgetvalue(r, i, 1));
+    }
+    for (size_t b = 0; b < f->totals.n_budgets; b++) {
+        int k = funding_slot(f, f->totals.budgets[b].funding);
+        if (k < 0)
+            return -1;
+        f->funding[k].budget_fen += f->totals.budgets[b].budget_fen;
+        if (strcmp(f->totals.budgets[b].line, "temp_subsidy") == 0)
+            f->subsidy_budget_fen += f->totals.budgets[b].budget_fen;
+    }
+    /* A stable order whatever order sources were met in. */
+    for (size_t i = 1; i < f->n_funding; i++)
+        for (size_t j = i; j > 0 && strcmp(f->funding[j - 1].funding, f->funding[j].funding) > 0;
+             j--) {
+            cl_rpt_funding_t t = f->funding[j];
+            f->funding[j] = f->funding[j - 1];
+            f->funding[j - 1] = t;
+        }
+    return 0;
+}
+
+/** @brief Cumulative entitled and paid per day from the first day with money, at most
+ * SERIES_MAX_DAYS before D; 0 or -1. */
+static int cumulate(cl_rpt_finance_t *f, PGresult *r)
+{
+    int n = PQntuples(r);
+    int32_t first = f->date;
+    if (n > 0 && cl_date_parse(PQgetvalue(r, 0, 0), &first))
+        first = f->date;
+    if (first < f->date - (SERIES_MAX_DAYS - 1))
+        first = f->date - (SERIES_MAX_DAYS - 1);
+    if (first > f->date)
+        first = f->date;
+    f->series_from = first;
+    f->n_series = (size_t)(f->date - first + 1);
+    f->cum_entitled_fen = calloc(f->n_series, sizeof *f->cum_entitled_fen);
+    f->cum_paid_fen = calloc(f->n_series, sizeof *f->cum_paid_fen);
+    if (!f->cum_entitled_fen || !f->cum_paid_fen)
+        return -1;
+    int64_t e = 0, p = 0;
+    int i = 0;
+    for (int32_t day = first; day <= f->date; day++) {
+        int32_t rd;
+        /* Days before the window fold into its first day. */
+        while (i < n && !cl_date_parse(PQgetvalue(r, i, 0), &rd) && rd <= day) {
+            e += atoll(PQgetvalue(r, i, 1));
+            p += atoll(PQgetvalue(r, i, 2));
+            i++;
+        }
+        f->cum_entitled_fen[day - first] = e;
+        f->cum_paid_fen[day - first] = p;
+    }
     return 0;
 }
 
@@ -65,6 +170,9 @@ void cl_rpt_finance_free(cl_rpt_finance_t *f)
         free(f->units[i].budgets);
     free(f->units);
     free(f->totals.budgets);
+    free(f->funding);
+    free(f->cum_entitled_fen);
+    free(f->cum_paid_fen);
     memset(f, 0, sizeof *f);
 }
 
@@ -128,6 +236,25 @@ int cl_rpt_finance_build(PGconn *c, const char *region, int32_t month, int32_t d
             goto oom;
     }
     PQclear(r);
+
+    r = PQexecParams(c, SQL_FUNDING, 3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        goto fail;
+    if (funding_split(out, r))
+        goto oom;
+    PQclear(r);
+
+    r = PQexecParams(c, SQL_DAILY_MONEY, 3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        goto fail;
+    if (cumulate(out, r))
+        goto oom;
+    PQclear(r);
+    r = NULL;
+    if (cl_rpt_region_name(c, region, out->region_name, sizeof out->region_name, err, errsize)) {
+        cl_rpt_finance_free(out);
+        return -1;
+    }
     return 0;
 fail:
     snprintf(err, errsize, "%s", PQresultErrorMessage(r));

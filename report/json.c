@@ -91,7 +91,39 @@ int cl_rpt_daily_json(const cl_rpt_daily_t *d, FILE *out)
     jcount(&b, d->has_over_consecutive, d->over_consecutive);
     cl_buf_puts(&b, ",\"couples_same_day\":");
     jcount(&b, d->has_couples, d->couples_same_day);
-    cl_buf_puts(&b, "}}\n");
+    cl_buf_puts(&b, "},\"region_name\":");
+    jstr(&b, d->region_name);
+    cl_buf_printf(&b, ",\"legend\":[%d,%d],\"active_per_day\":[", d->legend[0], d->legend[1]);
+    for (int i = 0; i < CL_RPT_SERIES_DAYS; i++) {
+        cl_buf_puts(&b, i ? ",{\"date\":" : "{\"date\":");
+        jstr(&b, cl_date_format(d->date - (CL_RPT_SERIES_DAYS - 1) + i, date));
+        cl_buf_printf(&b, ",\"workers\":%lld}", d->active_series[i]);
+    }
+    cl_buf_puts(&b, "],\"lowest_units\":[");
+    for (size_t i = 0; i < d->n_lows; i++) {
+        const cl_rpt_low_t *l = &d->lows[i];
+        cl_buf_puts(&b, i ? ",{\"id\":" : "{\"id\":");
+        jstr(&b, l->row->track->id);
+        cl_buf_puts(&b, ",\"unit_id\":");
+        jstr(&b, l->unit_id);
+        cl_buf_puts(&b, ",\"name\":");
+        jstr(&b, l->name);
+        cl_buf_printf(&b, ",\"eligible\":%lld,\"covered\":%lld,\"coverage\":%.6f}", l->eligible,
+                      l->covered, (double)l->covered / (double)l->eligible);
+    }
+    cl_buf_puts(&b, "],\"data_quality\":[");
+    for (size_t i = 0; i < d->n_quality; i++) {
+        const cl_rpt_quality_t *q = &d->quality[i];
+        cl_buf_puts(&b, i ? ",{\"problem\":" : "{\"problem\":");
+        jstr(&b, q->problem);
+        cl_buf_printf(&b, ",\"ids\":%lld,\"events\":%lld,\"first_seen\":", q->ids, q->events);
+        if (q->first_seen != CL_RPT_NO_DATE)
+            jstr(&b, cl_date_format(q->first_seen, date));
+        else
+            cl_buf_puts(&b, "null");
+        cl_buf_putc(&b, '}');
+    }
+    cl_buf_puts(&b, "]}\n");
     int rc = b.oom || fwrite(b.p, 1, b.len, out) != b.len ? -1 : 0;
     cl_buf_free(&b);
     return rc;
@@ -114,9 +146,22 @@ static void money_keys(cl_buf_t *b, const cl_rpt_money_t *m)
         jstr(b, bd->budget_id);
         cl_buf_puts(b, ",\"line\":");
         jstr(b, bd->line);
-        cl_buf_printf(b, ",\"budget_fen\":%lld,\"paid_fen\":%lld,\"remaining_fen\":%lld}",
+        cl_buf_printf(b, ",\"budget_fen\":%lld,\"paid_fen\":%lld,\"remaining_fen\":%lld",
                       (long long)bd->budget_fen, (long long)bd->paid_fen,
                       (long long)bd->remaining_fen);
+        cl_buf_puts(b, ",\"scope\":");
+        jstr(b, bd->scope);
+        cl_buf_puts(b, ",\"funding\":");
+        jstr(b, bd->funding);
+        cl_buf_printf(b, ",\"burn_14d_fen\":%lld,\"over_budget\":%s,\"exhaustion\":",
+                      (long long)bd->burn_fen, bd->over_budget ? "true" : "false");
+        if (bd->exhaustion != CL_RPT_NO_DATE) {
+            char day[CL_DATE_LEN];
+            jstr(b, cl_date_format(bd->exhaustion, day));
+        } else {
+            cl_buf_puts(b, "null");
+        }
+        cl_buf_putc(b, '}');
     }
     cl_buf_putc(b, ']');
 }
@@ -147,7 +192,77 @@ int cl_rpt_finance_json(const cl_rpt_finance_t *f, FILE *out)
     }
     cl_buf_puts(&b, "],\"totals\":{");
     money_keys(&b, &f->totals);
-    cl_buf_puts(&b, "}}\n");
+    cl_buf_puts(&b, "},\"region_name\":");
+    jstr(&b, f->region_name);
+    cl_buf_puts(&b, ",\"funding\":[");
+    for (size_t i = 0; i < f->n_funding; i++) {
+        cl_buf_puts(&b, i ? ",{\"funding\":" : "{\"funding\":");
+        jstr(&b, f->funding[i].funding);
+        cl_buf_printf(&b, ",\"paid_fen\":%lld,\"budget_fen\":%lld}",
+                      (long long)f->funding[i].paid_fen, (long long)f->funding[i].budget_fen);
+    }
+    cl_buf_printf(&b, "],\"subsidy_budget_fen\":%lld,\"cumulative\":[",
+                  (long long)f->subsidy_budget_fen);
+    for (size_t i = 0; i < f->n_series; i++) {
+        cl_buf_puts(&b, i ? ",{\"date\":" : "{\"date\":");
+        jstr(&b, cl_date_format(f->series_from + (int32_t)i, date));
+        cl_buf_printf(&b, ",\"entitled_fen\":%lld,\"paid_fen\":%lld}",
+                      (long long)f->cum_entitled_fen[i], (long long)f->cum_paid_fen[i]);
+    }
+    cl_buf_puts(&b, "]}\n");
+    int rc = b.oom || fwrite(b.p, 1, b.len, out) != b.len ? -1 : 0;
+    cl_buf_free(&b);
+    return rc;
+}
+
+/** @brief Write the comparison's JSON. */
+int cl_rpt_compare_json(const cl_rpt_compare_t *c, FILE *out)
+{
+    cl_buf_t b = {0};
+    char date[CL_DATE_LEN];
+    cl_buf_puts(&b, "{\"report\":\"compare\",\"parent\":");
+    jstr(&b, c->parent);
+    cl_buf_puts(&b, ",\"parent_name\":");
+    jstr(&b, c->parent_name);
+    cl_buf_puts(&b, ",\"date\":");
+    jstr(&b, cl_date_format(c->date, date));
+    cl_buf_puts(&b, ",\"policy\":");
+    jstr(&b, c->policy->id);
+    cl_buf_puts(&b, ",\"regions\":[");
+    for (size_t i = 0; i < c->n_regions; i++) {
+        const cl_rpt_region_t *g = &c->regions[i];
+        cl_buf_puts(&b, i ? ",{\"code\":" : "{\"code\":");
+        jstr(&b, g->code);
+        cl_buf_puts(&b, ",\"name\":");
+        jstr(&b, g->name);
+        cl_buf_printf(&b,
+                      ",\"own_level\":%s,\"frontline_workers\":%lld,\"worker_days\":%lld,"
+                      "\"entitled_fen\":%lld,\"paid_fen\":%lld,\"spend_fen\":%lld,"
+                      "\"spend_per_worker_fen\":%lld,\"coverage\":{",
+                      g->own_level ? "true" : "false", g->frontline_workers, g->worker_days,
+                      (long long)g->entitled_fen, (long long)g->paid_fen, (long long)g->spend_fen,
+                      (long long)g->spend_per_worker_fen);
+        for (size_t t = 0; t < c->n_tracks; t++) {
+            if (t)
+                cl_buf_putc(&b, ',');
+            jstr(&b, c->tracks[t]->id);
+            cl_buf_printf(&b, ":{\"eligible\":%lld,\"covered\":%lld}", g->eligible[t],
+                          g->covered[t]);
+        }
+        cl_buf_puts(&b, "},\"median_days_to_pay\":");
+        if (g->has_median)
+            cl_buf_printf(&b, "%.1f", g->median_days);
+        else
+            cl_buf_puts(&b, "null");
+        cl_buf_puts(&b, ",\"compliance\":{\"long_shifts\":");
+        jcount(&b, g->has_long_shifts, g->long_shifts);
+        cl_buf_puts(&b, ",\"over_consecutive\":");
+        jcount(&b, g->has_over_consecutive, g->over_consecutive);
+        cl_buf_puts(&b, ",\"couples_same_day\":");
+        jcount(&b, g->has_couples, g->couples_same_day);
+        cl_buf_printf(&b, "},\"rank\":%d}", g->rank);
+    }
+    cl_buf_puts(&b, "]}\n");
     int rc = b.oom || fwrite(b.p, 1, b.len, out) != b.len ? -1 : 0;
     cl_buf_free(&b);
     return rc;

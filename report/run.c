@@ -1,0 +1,227 @@
+/**
+ * @file run.c
+ * @brief One report from snapshot to files, for the CLI and the daemon alike.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "careledger/chart.h"
+#include "careledger/layout.h"
+#include "careledger/render.h"
+#include "careledger/report.h"
+#include "careledger/report_run.h"
+#include "careledger/time.h"
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} FORMATS[] = {{"pdf", CL_RPT_PDF},
+               {"html", CL_RPT_HTML},
+               {"csv", CL_RPT_CSV},
+               {"xlsx", CL_RPT_XLSX},
+               {"json", CL_RPT_JSON}};
+
+/** @brief Parse a format list. */
+int cl_rpt_parse_formats(const char *list, unsigned *formats, char *err, size_t errsize)
+{
+    *formats = 0;
+    const char *p = list;
+    while (p && *p) {
+        size_t n = strcspn(p, ",");
+        unsigned bit = 0;
+        if (n == 3 && strncmp(p, "all", 3) == 0)
+            bit = CL_RPT_ALL;
+        for (size_t i = 0; i < sizeof FORMATS / sizeof FORMATS[0]; i++)
+            if (strlen(FORMATS[i].name) == n && strncmp(p, FORMATS[i].name, n) == 0)
+                bit = FORMATS[i].bit;
+        if (!bit) {
+            snprintf(err, errsize, "unknown format \"%.*s\" (expected pdf, html, csv, xlsx, json)",
+                     (int)n, p);
+            return -1;
+        }
+        *formats |= bit;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (!*formats) {
+        snprintf(err, errsize, "no format given (expected pdf, html, csv, xlsx, json)");
+        return -1;
+    }
+    return 0;
+}
+
+/** @brief mkdir -p; 0 or -1 with the reason. */
+static int make_dirs(const char *dir, char *err, size_t errsize)
+{
+    char path[CL_TMP_PATH_MAX];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            snprintf(err, errsize, "cannot create %s: %s", path, strerror(errno));
+            return -1;
+        }
+        *p = c;
+        if (!c)
+            break;
+    }
+    return 0;
+}
+
+/** @brief Append a path to the list; 0 or -1. */
+static int add_path(char ***paths, size_t *n, const char *path)
+{
+    if (!paths)
+        return 0;
+    char **p = realloc(*paths, (*n + 1) * sizeof *p);
+    if (!p)
+        return -1;
+    *paths = p;
+    if (!(p[*n] = strdup(path)))
+        return -1;
+    (*n)++;
+    return 0;
+}
+
+/** The three models, of which one is in use. */
+typedef struct models {
+    cl_rpt_daily_t daily;
+    cl_rpt_finance_t finance;
+    cl_rpt_compare_t compare;
+} models_t;
+
+/** @brief Read the requested model in one snapshot and lay it out; the document or NULL. */
+static cl_doc_t *build(PGconn *c, const cl_policy_set_t *set, const cl_rpt_request_t *q,
+                       models_t *m, char *err, size_t errsize)
+{
+    cl_doc_t *doc = NULL;
+    PGresult *r = PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    if (!ok)
+        return NULL;
+    int rc = -1;
+    if (strcmp(q->report, "daily") == 0)
+        rc = cl_rpt_daily_build(c, set, q->region, q->date, &m->daily, err, errsize);
+    else if (strcmp(q->report, "finance") == 0)
+        rc = cl_rpt_finance_build(c, q->region, q->month, q->date, &m->finance, err, errsize);
+    else if (strcmp(q->report, "compare") == 0)
+        rc = cl_rpt_compare_build(c, set, q->region, q->date, &m->compare, err, errsize);
+    else
+        snprintf(err, errsize, "unknown report \"%s\" (expected daily, finance or compare)",
+                 q->report);
+    PQclear(PQexec(c, "ROLLBACK"));
+    if (rc)
+        return NULL;
+    if (strcmp(q->report, "daily") == 0)
+        doc = cl_layout_daily(&m->daily, q->lang);
+    else if (strcmp(q->report, "finance") == 0)
+        doc = cl_layout_finance(&m->finance, q->lang);
+    else
+        doc = cl_layout_compare(&m->compare, q->lang);
+    if (!doc)
+        snprintf(err, errsize, "out of memory laying out the report");
+    return doc;
+}
+
+/** @brief Write the model's JSON to @p path whole or not at all; 0 or -1. */
+static int write_json(const cl_rpt_request_t *q, const models_t *m, const char *path, char *err,
+                      size_t errsize)
+{
+    char tmp[CL_TMP_PATH_MAX];
+    cl_out_tmpname(path, tmp);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        snprintf(err, errsize, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = strcmp(q->report, "daily") == 0     ? cl_rpt_daily_json(&m->daily, f)
+             : strcmp(q->report, "finance") == 0 ? cl_rpt_finance_json(&m->finance, f)
+                                                 : cl_rpt_compare_json(&m->compare, f);
+    if (fclose(f) != 0 || rc != 0) {
+        snprintf(err, errsize, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return cl_out_commit(tmp, path, err, errsize);
+}
+
+/** @brief Produce one report. */
+int cl_rpt_run(PGconn *c, const cl_policy_set_t *set, const cl_rpt_request_t *q, char ***paths,
+               size_t *n_paths, char *err, size_t errsize)
+{
+    models_t m;
+    memset(&m, 0, sizeof m);
+    size_t n_local = 0;
+    if (!n_paths)
+        n_paths = &n_local;
+    if (paths) {
+        *paths = NULL;
+        *n_paths = 0;
+    }
+    int rc = -1;
+    char path[CL_TMP_PATH_MAX];
+    cl_doc_t *doc = build(c, set, q, &m, err, errsize);
+    if (!doc)
+        goto done;
+    doc->generated_at = q->generated_at;
+    if ((q->formats & (CL_RPT_PDF | CL_RPT_HTML)) && cl_chart_render_all(doc, err, errsize))
+        goto done;
+    if (make_dirs(q->out_dir, err, errsize))
+        goto done;
+    for (size_t i = 0; i < sizeof FORMATS / sizeof FORMATS[0]; i++) {
+        unsigned bit = FORMATS[i].bit;
+        if (!(q->formats & bit))
+            continue;
+        if (bit == CL_RPT_CSV) {
+            char **csv = NULL;
+            size_t n_csv = 0;
+            int bad = cl_render_csv(doc, q->out_dir, &csv, &n_csv, err, errsize);
+            for (size_t k = 0; k < n_csv; k++) {
+                if (!bad && add_path(paths, n_paths, csv[k]))
+                    bad = -1;
+                free(csv[k]);
+            }
+            free(csv);
+            if (bad)
+                goto done;
+            continue;
+        }
+        snprintf(path, sizeof path, "%s/%s.%s", q->out_dir, doc->basename, FORMATS[i].name);
+        int bad = bit == CL_RPT_PDF    ? cl_render_pdf(doc, path, err, errsize)
+                  : bit == CL_RPT_HTML ? cl_render_html(doc, path, err, errsize)
+                  : bit == CL_RPT_XLSX ? cl_render_xlsx(doc, path, err, errsize)
+                                       : write_json(q, &m, path, err, errsize);
+        if (bad)
+            goto done;
+        if (add_path(paths, n_paths, path)) {
+            snprintf(err, errsize, "out of memory");
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    if (rc) {
+        /* One line: PostgreSQL's messages end in (and may contain) newlines. */
+        for (char *p = err; *p; p++)
+            if (*p == '\n' || *p == '\r')
+                *p = ' ';
+        for (size_t n = strlen(err); n > 0 && err[n - 1] == ' '; n--)
+            err[n - 1] = '\0';
+    }
+    cl_doc_destroy(doc);
+    cl_rpt_daily_free(&m.daily);
+    cl_rpt_finance_free(&m.finance);
+    cl_rpt_compare_free(&m.compare);
+    return rc;
+}
