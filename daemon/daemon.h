@@ -42,4 +42,20 @@ int cl_worker_join_until(cl_worker_t *w, const struct timespec *deadline);
 /** @brief Free a joined worker (NULL is fine). */
 void cl_worker_destroy(cl_worker_t *w);
 
+typedef struct cl_sched cl_sched_t;
+
+/**
+ * @brief Create the report scheduler from @p cfg (copied; @p cfg may change after).
+ * @return the scheduler, or NULL with the reason in @p err.
+ */
+cl_sched_t *cl_sched_create(const cl_config_t *cfg, char *err, size_t errsize);
+/** @brief Take the reloadable reports.* settings of @p cfg after a SIGHUP. */
+void cl_sched_configure(cl_sched_t *s, const cl_config_t *cfg);
+/** @brief Start its thread; 0 or -1. */
+int cl_sched_start(cl_sched_t *s);
+/** @brief Join by an absolute CLOCK_REALTIME deadline; 0 when joined, -1 on timeout. */
+int cl_sched_join_until(cl_sched_t *s, const struct timespec *deadline);
+/** @brief Free a joined scheduler (NULL is fine). */
+void cl_sched_destroy(cl_sched_t *s);
+
 #endif

@@ -76,11 +76,37 @@ static int rev_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)b, *(char *const *)a);
 }
 
-/** @brief Serve /reports/…: a folder listing (newest first) or a file. */
+/** @brief The newest YYYY-MM-DD folder of @p dir into @p out; 0, or -1 when none. */
+static int newest_day(const char *dir, char out[16])
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    out[0] = '\0';
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int y, m, dd;
+        char extra;
+        if (strlen(e->d_name) == 10 &&
+            sscanf(e->d_name, "%4d-%2d-%2d%c", &y, &m, &dd, &extra) == 3 &&
+            strcmp(e->d_name, out) > 0)
+            snprintf(out, 16, "%s", e->d_name);
+    }
+    closedir(d);
+    return out[0] ? 0 : -1;
+}
+
+/** @brief Serve /reports/…: a folder listing (newest first) or a file; /reports/latest/
+ * is the newest day's folder written by the scheduler. */
 static enum MHD_Result serve_reports(cl_http_t *h, struct MHD_Connection *c, const char *rel)
 {
-    char path[4096];
+    char path[4096], day[16], latest[4096];
     pthread_mutex_lock(&h->mu);
+    if (strncmp(rel, "latest", 6) == 0 && (rel[6] == '\0' || rel[6] == '/') &&
+        newest_day(h->reports_dir, day) == 0) {
+        snprintf(latest, sizeof latest, "%s%s", day, rel + 6);
+        rel = latest;
+    }
     int n = snprintf(path, sizeof path, "%s/%s", h->reports_dir, rel);
     pthread_mutex_unlock(&h->mu);
     if (n < 0 || (size_t)n >= sizeof path || !safe_rel(rel))

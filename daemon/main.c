@@ -167,7 +167,7 @@ static void check_config_secrets(const cl_config_t *cfg)
 }
 
 /** @brief SIGHUP: reload reloadable keys and policies, keeping the old ones when bad. */
-static void reload(cl_config_t *cfg, cl_http_t *http)
+static void reload(cl_config_t *cfg, cl_http_t *http, cl_sched_t *sched)
 {
     char err[1024], keys[512], q[1100];
     cl_config_t fresh;
@@ -207,6 +207,8 @@ static void reload(cl_config_t *cfg, cl_http_t *http)
     SWAP_STR(reports_daily_at);
     SWAP_STR(lang);
 #undef SWAP_STR
+    if (sched)
+        cl_sched_configure(sched, cfg);
     cl_metrics_reload(1);
     cl_log_info("reloaded", "policies=%zu", cl_policy_set_count(set));
     cl_config_clear(&fresh);
@@ -306,7 +308,13 @@ int main(int argc, char **argv)
 
     cl_worker_t *workers[MAX_WORKERS] = {0};
     int rc = 0;
-    for (int i = 0; i < nworkers; i++) {
+    cl_sched_t *sched = cl_sched_create(&cfg, err, sizeof err);
+    if (!sched || cl_sched_start(sched) != 0) {
+        cl_log_error("report scheduler failed to start", NULL);
+        cl_daemon_run = 0;
+        rc = 1;
+    }
+    for (int i = 0; i < nworkers && cl_daemon_run; i++) {
         workers[i] = cl_worker_create(i, &cfg, crash, crash_nth, err, sizeof err);
         if (!workers[i] || cl_worker_start(workers[i]) != 0) {
             cl_log_error("worker failed to start", "worker=%d error=%s", i,
@@ -320,7 +328,7 @@ int main(int argc, char **argv)
         usleep(100 * 1000);
         if (reload_requested) {
             reload_requested = 0;
-            reload(&cfg, http);
+            reload(&cfg, http, sched);
         }
     }
     cl_log_info("stopping: finishing batches and leaving the group", NULL);
@@ -335,6 +343,13 @@ int main(int argc, char **argv)
             _exit(0);
         }
     }
+    /* A report still rendering is abandoned like a stuck batch: its files are written
+     * whole or not at all, and the day is run again after the restart. */
+    if (cl_sched_join_until(sched, &deadline) != 0) {
+        cl_log_warn("a scheduled report did not finish in time; exiting without it", NULL);
+        _exit(0);
+    }
+    cl_sched_destroy(sched);
     for (int i = 0; i < nworkers; i++)
         cl_worker_destroy(workers[i]);
     cl_http_destroy(http);

@@ -191,7 +191,8 @@ static void header(cl_doc_t *doc, const char *report, const char *name, const ch
     cl_date_format(date, d);
     doc->subtitle = cl_doc_fmt(doc, "%s · %s · %s", L(doc, report), name, d);
     doc->created = (int64_t)date * 86400;
-    cl_doc_add_fact(doc, L(doc, "region"), cl_doc_fmt(doc, "%s（%s）", name, code));
+    cl_doc_add_fact(doc, L(doc, "region"),
+                    strcmp(name, code) ? cl_doc_fmt(doc, "%s（%s）", name, code) : code);
 }
 
 /** @brief The ledger's label of a track: its measure's number, with the track's letter. */
@@ -219,7 +220,7 @@ static void daily_ledger(cl_doc_t *doc, const cl_rpt_daily_t *d)
     static const cl_cell_kind_t kinds[11] = {
         CL_CELL_TEXT, CL_CELL_TEXT, CL_CELL_TEXT,  CL_CELL_TEXT,   CL_CELL_TEXT, CL_CELL_TEXT,
         CL_CELL_INT,  CL_CELL_INT,  CL_CELL_RATIO, CL_CELL_NUMBER, CL_CELL_TEXT};
-    static const double widths[11] = {0.6, 1.4, 3.2, 1.6, 1.4, 1.1, 1, 1, 1, 0.9, 0.9};
+    static const double widths[11] = {0.8, 1.3, 2.9, 1.6, 1.4, 1.1, 1, 1, 1, 1.1, 0.9};
     cl_doc_add_heading(doc, L(doc, "ledger"));
     cl_table_t *t = cl_doc_add_table(doc, "ledger", L(doc, "ledger"), 11);
     for (size_t i = 0; i < 11; i++)

@@ -66,10 +66,10 @@ int cl_it_write_config(cl_it_t *it, int workers, int batch_max, int linger_ms)
             "\"postgres\":{\"conninfo\":\"dbname=%s\"},"
             "\"ingest\":{\"workers\":%d,\"batch_max\":%d,\"linger_ms\":%d},"
             "\"policies\":\"%s\",\"http\":{\"listen\":\"127.0.0.1:%d\"},"
-            "\"reports\":{\"out_dir\":\"%s/reports\"},\"log\":{\"level\":\"info\"}}\n",
+            "\"reports\":{\"out_dir\":\"%s/reports\"%s},\"log\":{\"level\":\"info\"}}\n",
             it->bootstrap[0] ? it->bootstrap : "127.0.0.1:1", it->name, workers, batch_max,
             linger_ms, it->policies[0] ? it->policies : cl_test_src("config/policies"),
-            it->http_port, it->dir);
+            it->http_port, it->dir, it->reports_extra);
     return fclose(f);
 }
 

@@ -18,7 +18,8 @@ typedef struct cl_it {
     char bootstrap[256];
     cl_proc_t broker;
     int http_port;
-    char policies[300]; /* policy path for the config; "" = the repository's */
+    char policies[300];      /* policy path for the config; "" = the repository's */
+    char reports_extra[512]; /* more "reports" keys for the config, e.g. ",\"daily_at\":…" */
 } cl_it_t;
 
 typedef struct cl_it_status {

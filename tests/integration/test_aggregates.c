@@ -470,7 +470,8 @@ static void test_money_and_compliance(void)
             "\"performance_pay_fen\":200000,\"money_measures_fen\":0,\"budget\":[{\"budget_id\":"
             "\"B1\","
             "\"line\":\"temp_subsidy\",\"budget_fen\":100000000,\"paid_fen\":80000000,"
-            "\"remaining_fen\":20000000}]}]",
+            "\"remaining_fen\":20000000,\"scope\":\"JL-U\",\"funding\":\"provincial\","
+            "\"burn_14d_fen\":14000000,\"over_budget\":false,\"exhaustion\":\"2020-04-14\"}]}]",
             "\"totals\":{\"worker_days\":{\"direct\":8,\"other\":2,\"deployed\":0},\"entitled_"
             "fen\":280000"};
         for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
