@@ -21,6 +21,8 @@ int cl_cli_produce(int argc, char **argv);
 int cl_cli_rebuild(int argc, char **argv);
 /** @brief `careledger verify`. */
 int cl_cli_verify(int argc, char **argv);
+/** @brief `careledger gen --out DIR …`. */
+int cl_cli_gen(int argc, char **argv);
 /** @brief `careledger report daily|finance|compare …`. */
 int cl_cli_report(int argc, char **argv);
 /** @brief `careledger status [--json]`. */

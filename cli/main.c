@@ -24,6 +24,8 @@ static const command_t COMMANDS[] = {
     {"rebuild", cl_cli_rebuild, "[--config FILE]: recompute every aggregate from raw facts"},
     {"verify", cl_cli_verify,
      "[--config FILE]: recompute from raw facts with independent SQL; exit 1 on a difference"},
+    {"gen", cl_cli_gen,
+     "--out DIR [--seed N] [--workers N] [--days N] [--bad-rate R]: a synthetic province"},
     {"report", cl_cli_report,
      "daily|finance|compare --region CODE --date D [--month M] [--format LIST] [--out DIR]"},
     {"status", cl_cli_status,

@@ -4,6 +4,8 @@
  */
 #include "streamgen.h"
 
+#include "careledger/gen.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,77 +58,8 @@ long cl_stream_expected_reason(const cl_stream_expect_t *e, const char *reason)
 
 #define ENV "\"schema\":\"careledger/1\",\"occurred_at\":\"2020-02-%02dT%02d:00:00+08:00\""
 
-/* One bad line per SPEC §11 row (and variants), with its reason. %s = a unique id. */
-static const struct {
-    const char *fmt;
-    const char *reason;
-    int topic;
-} BAD[] = {
-    {"this is not json %s", "invalid_json", 1},
-    {"{\"schema\":\"careledger/1\",\"event_id\":\"%s\",\"type\":\"shift.comp", "invalid_json", 1},
-    {"[\"%s\"]", "invalid_json", 2},
-    {"{\"schema\":\"careledger/"
-     "1\",\"event_id\":\"%s\",\"event_id\":\"x\",\"type\":\"injury.recognized\",\"case_id\":\"K\","
-     "\"date\":\"2020-02-01\",\"occurred_at\":\"2020-02-01T00:00:00Z\"}",
-     "invalid_json", 2},
-    {"{\"schema\":\"careledger/1\",\"event_id\":\"%s\",\"name\":\"\xff\xfe\"}", "invalid_utf8", 0},
-    {"{\"schema\":\"careledger/2\",\"event_id\":\"%s\",\"type\":\"injury.recognized\"}",
-     "unsupported_schema", 2},
-    {"{\"schema\":\"careledger/"
-     "1\",\"event_id\":\"%s\",\"type\":\"shift.teleported\",\"occurred_at\":\"2020-02-01T00:00:"
-     "00Z\"}",
-     "unknown_type", 1},
-    {"{\"schema\":\"careledger/"
-     "1\",\"event_id\":\"%s\",\"type\":\"shift.completed\",\"occurred_at\":\"2020-02-01T00:00:"
-     "00Z\",\"unit_id\":\"U1\",\"start\":\"2020-02-01T08:00:00+08:00\",\"end\":\"2020-02-01T16:00:"
-     "00+08:00\",\"exposure\":\"direct\"}",
-     "missing_field:worker_id", 1},
-    {"{\"schema\":\"careledger/"
-     "1\",\"event_id\":\"%s\",\"type\":\"injury.paid\",\"occurred_at\":\"2020-02-01T00:00:00Z\","
-     "\"case_id\":\"K\",\"date\":\"2020-02-01\",\"amount_fen\":\"300\"}",
-     "bad_type:amount_fen", 2},
-    {"{\"schema\":\"careledger/"
-     "1\",\"event_id\":\"%s\",\"type\":\"shift.completed\",\"occurred_at\":\"2020-02-01T00:00:"
-     "00Z\",\"worker_id\":\"W1\",\"unit_id\":\"U1\",\"start\":\"2020-02-01T08:00:00+08:00\","
-     "\"end\":\"2020-02-01T16:00:00+08:00\",\"exposure\":\"sometimes\"}",
-     "bad_value:exposure", 1},
-    {"{\"schema\":\"careledger/"
-     "1\",\"event_id\":\"%s\",\"type\":\"unit.registered\",\"occurred_at\":\"2020-02-01T00:00:"
-     "00Z\",\"unit_id\":\"U1\",\"name\":\"a\\u0000b\",\"region\":\"220102\",\"kind\":\"hospital\","
-     "\"level\":\"county\"}",
-     "bad_value:name", 0},
-    {"{\"schema\":\"careledger/"
-     "1\",\"event_id\":\"%s\",\"type\":\"injury.reported\",\"occurred_at\":\"2020-02-01T00:00:"
-     "00Z\",\"case_id\":\"K\",\"worker_id\":\"W1\",\"date\":\"2021-02-29\"}",
-     "bad_time:date", 2},
-    {"{\"schema\":\"careledger/"
-     "1\",\"event_id\":\"%s\",\"type\":\"shift.completed\",\"occurred_at\":\"2020-02-01T00:00:"
-     "00Z\",\"worker_id\":\"W1\",\"unit_id\":\"U1\",\"start\":\"2020-02-01T08:00:00+08:00\","
-     "\"end\":\"2020-02-01T08:00:00+08:00\",\"exposure\":\"direct\"}",
-     "bad_time:end", 1},
-    {"{\"schema\":\"careledger/"
-     "1\",\"event_id\":\"%s\",\"type\":\"shift.completed\",\"occurred_at\":\"2020-02-01T00:00:"
-     "00Z\",\"worker_id\":\"W1\",\"unit_id\":\"U1\",\"start\":\"2020-02-01T08:00:00+08:00\","
-     "\"end\":\"2020-02-02T09:00:00+08:00\",\"exposure\":\"direct\"}",
-     "bad_time:end", 1},
-    {"{\"schema\":\"careledger/"
-     "1\",\"event_id\":\"%s\",\"type\":\"injury.paid\",\"occurred_at\":\"2020-02-01T00:00:00Z\","
-     "\"case_id\":\"K\",\"date\":\"2020-02-01\",\"amount_fen\":1.5}",
-     "bad_amount:amount_fen", 2},
-    {"{\"schema\":\"careledger/"
-     "1\",\"event_id\":\"%s\",\"type\":\"injury.paid\",\"occurred_at\":\"2020-02-01T00:00:00Z\","
-     "\"case_id\":\"K\",\"date\":\"2020-02-01\",\"amount_fen\":-1}",
-     "bad_amount:amount_fen", 2},
-    {"{\"schema\":\"careledger/"
-     "1\",\"event_id\":\"%s\",\"type\":\"injury.paid\",\"occurred_at\":\"2020-02-01T00:00:00Z\","
-     "\"case_id\":\"K\",\"date\":\"2020-02-01\",\"amount_fen\":1000000000001}",
-     "bad_amount:amount_fen", 2},
-    {"{\"schema\":\"careledger/"
-     "1\",\"event_id\":\"%s\",\"type\":\"benefit.delivered\",\"occurred_at\":\"2020-02-01T00:00:"
-     "00Z\",\"measure\":\"ZZ-99\",\"worker_id\":\"W1\",\"date\":\"2020-02-01\"}",
-     "unknown_measure", 2},
-};
-#define NBAD (sizeof BAD / sizeof BAD[0])
+/* The bad lines are the generator's (SPEC §11 rows and variants). */
+#define NBAD cl_gen_bad_kinds()
 
 /** @brief Write a valid event of a kind chosen by @p r; returns its topic. */
 static int valid_line(rng_t *r, long i, char *buf, size_t size, int *keyed)
@@ -277,11 +210,10 @@ int cl_stream_generate(const char *dir, unsigned seed, long n, double dup_rate,
             size_t k = (size_t)(pending_bad % (long)NBAD);
             char id[32];
             snprintf(id, sizeof id, "bad%ld", pending_bad);
-            snprintf(line, sizeof line, BAD[k].fmt, id);
-            t = BAD[k].topic;
+            const char *reason = cl_gen_bad_line(k, id, line, sizeof line, &t);
             fprintf(f[t], "%s\n", line);
             e->lines[t]++;
-            expect_dead(e, BAD[k].reason);
+            expect_dead(e, reason);
             pending_bad--;
         } else {
             int keyed;
