@@ -254,6 +254,17 @@ cl_chart_t *cl_doc_add_chart(cl_doc_t *doc, const char *id, const char *title, c
     return c;
 }
 
+/** @brief Whether a table's caption adds anything to the heading before it. */
+int cl_doc_caption_shown(const cl_doc_t *doc, size_t block)
+{
+    if (block == 0 || block >= doc->n_blocks || doc->blocks[block].kind != CL_BLOCK_TABLE)
+        return 1;
+    const cl_block_t *prev = &doc->blocks[block - 1];
+    const cl_table_t *t = &doc->tables[doc->blocks[block].index];
+    return !(prev->kind == CL_BLOCK_HEADING && prev->text && t->title &&
+             strcmp(prev->text, t->title) == 0);
+}
+
 /** @brief A text cell. */
 cl_cell_t cl_cell_text(cl_doc_t *doc, const char *s)
 {

@@ -177,11 +177,15 @@ static void put_class(cl_buf_t *b, cl_cell_kind_t kind, cl_band_t band)
 }
 
 /** @brief A table: caption, column widths, a header repeated on each printed page, rows. */
-static void put_table(cl_buf_t *b, const cl_table_t *t)
+static void put_table(cl_buf_t *b, const cl_table_t *t, int caption)
 {
-    cl_buf_puts(b, "<table>\n<caption>");
-    esc(b, t->title);
-    cl_buf_puts(b, "</caption>\n<colgroup>");
+    cl_buf_puts(b, "<table>\n");
+    if (caption) {
+        cl_buf_puts(b, "<caption>");
+        esc(b, t->title);
+        cl_buf_puts(b, "</caption>\n");
+    }
+    cl_buf_puts(b, "<colgroup>");
     double total = 0;
     for (size_t i = 0; i < t->n_cols; i++)
         total += t->cols[i].width > 0 ? t->cols[i].width : 1;
@@ -402,7 +406,7 @@ static int build(cl_buf_t *b, const cl_doc_t *doc, char *err, size_t errsize)
             break;
         case CL_BLOCK_TABLE:
             if (bl->index < doc->n_tables)
-                put_table(b, &doc->tables[bl->index]);
+                put_table(b, &doc->tables[bl->index], cl_doc_caption_shown(doc, i));
             break;
         case CL_BLOCK_CHART:
             if (bl->index < doc->n_charts &&

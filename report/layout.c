@@ -104,6 +104,15 @@ static const struct label {
     {"funding", "资金来源构成", "Funding sources"},
     {"c_paid_month", "本月已发", "Paid this month"},
     {"temp_subsidy", "临时性工作补助", "temporary subsidy"},
+    {"condolence", "慰问金", "condolence"},
+    {"family_condolence", "家属慰问金", "family condolence"},
+    {"deployment_salary", "援派工资待遇", "deployment pay"},
+    {"epidemic_allowance", "卫生防疫津贴", "epidemic allowance"},
+    {"insurance", "保险", "insurance"},
+    {"central", "中央", "central"},
+    {"provincial", "省级", "provincial"},
+    {"city", "市级", "city"},
+    {"district", "区县级", "district"},
     {"performance_pay", "绩效工资", "performance pay"},
     {"kpi_arrears", "欠发", "Arrears"},
     {"kpi_overpaid", "多发", "Overpaid"},
@@ -438,7 +447,7 @@ static void finance_budgets(cl_doc_t *doc, const cl_rpt_finance_t *f)
     static const cl_cell_kind_t kinds[9] = {CL_CELL_TEXT,  CL_CELL_TEXT,  CL_CELL_TEXT,
                                             CL_CELL_TEXT,  CL_CELL_MONEY, CL_CELL_MONEY,
                                             CL_CELL_MONEY, CL_CELL_RATIO, CL_CELL_DATE};
-    static const double widths[9] = {1.6, 1.4, 1.4, 1, 1.4, 1.4, 1.4, 0.9, 1.2};
+    static const double widths[9] = {1.9, 1.2, 1.5, 0.9, 1.4, 1.4, 1.4, 0.9, 1.3};
     cl_doc_add_heading(doc, L(doc, "budgets"));
     cl_table_t *t = cl_doc_add_table(doc, "budgets", L(doc, "budgets"), 9);
     for (size_t i = 0; i < 9; i++)
@@ -451,7 +460,7 @@ static void finance_budgets(cl_doc_t *doc, const cl_rpt_finance_t *f)
         c[0] = cl_cell_text(doc, b->budget_id);
         c[1] = cl_cell_text(doc, b->scope);
         c[2] = cl_cell_text(doc, L(doc, b->line));
-        c[3] = cl_cell_text(doc, b->funding);
+        c[3] = cl_cell_text(doc, L(doc, b->funding));
         c[4] = cl_cell_money(b->budget_fen);
         c[5] = cl_cell_money(b->paid_fen);
         c[6] = cl_cell_money(b->remaining_fen);
@@ -474,7 +483,7 @@ static void finance_budgets(cl_doc_t *doc, const cl_rpt_finance_t *f)
         cl_cell_t *c = cl_doc_add_row(doc, t, 0);
         if (!c)
             return;
-        c[0] = cl_cell_text(doc, f->funding[i].funding);
+        c[0] = cl_cell_text(doc, L(doc, f->funding[i].funding));
         c[1] = cl_cell_money(f->funding[i].paid_fen);
         c[2] = cl_cell_money(f->funding[i].budget_fen);
     }
@@ -568,7 +577,7 @@ cl_doc_t *cl_layout_finance(const cl_rpt_finance_t *f, const char *lang)
     static const cl_cell_kind_t kinds[11] = {
         CL_CELL_TEXT,  CL_CELL_TEXT,  CL_CELL_INT,   CL_CELL_INT,   CL_CELL_INT,  CL_CELL_MONEY,
         CL_CELL_MONEY, CL_CELL_MONEY, CL_CELL_MONEY, CL_CELL_MONEY, CL_CELL_MONEY};
-    static const double widths[11] = {2.4, 0.9, 0.8, 0.8, 0.8, 1.3, 1.3, 1.2, 1.1, 1.2, 1.2};
+    static const double widths[11] = {2.2, 1.15, 0.8, 0.8, 0.8, 1.3, 1.3, 1.2, 1.1, 1.2, 1.2};
     cl_doc_add_heading(doc, L(doc, "units"));
     cl_table_t *t = cl_doc_add_table(doc, "units", L(doc, "units"), 11);
     for (size_t i = 0; i < 11; i++)

@@ -340,7 +340,7 @@ static void row_draw(pdf_t *p, const cl_table_t *t, const cl_row_t *row, const d
 }
 
 /** @brief A table: caption, header repeated on every page, rows never split. 0 or -1. */
-static int table(pdf_t *p, const cl_table_t *t)
+static int table(pdf_t *p, const cl_table_t *t, int caption)
 {
     if (t->n_cols == 0)
         return 0;
@@ -361,7 +361,7 @@ static int table(pdf_t *p, const cl_table_t *t)
         cw[i] = CONTENT_W * (t->cols[i].width > 0 ? t->cols[i].width : 1) / total;
 
     PangoLayout *cap = make_layout(p, t->title, 10, 1, CONTENT_W, PANGO_ALIGN_LEFT);
-    double cap_h = t->title && *t->title ? layout_h(cap) + 3 : 0;
+    double cap_h = caption && t->title && *t->title ? layout_h(cap) + 3 : 0;
     double hh = row_layouts(p, t, NULL, cw, hl);
     double first = 0;
     if (t->n_rows) {
@@ -371,7 +371,7 @@ static int table(pdf_t *p, const cl_table_t *t)
     }
     /* The caption, the header and the first row stay together. */
     ensure(p, cap_h + hh + first);
-    if (cap_h > 0) /* muted: it often repeats the heading just above */
+    if (cap_h > 0) /* muted: a caption under its own heading is not drawn at all */
         show_layout(p, cap, MARGIN_X, p->y, C_MUTED);
     g_object_unref(cap);
     p->y += cap_h;
@@ -451,7 +451,7 @@ static int layout_doc(pdf_t *p)
             p->y += 6;
             break;
         case CL_BLOCK_TABLE:
-            if (table(p, &doc->tables[bl->index]) != 0)
+            if (table(p, &doc->tables[bl->index], cl_doc_caption_shown(doc, b)) != 0)
                 return -1;
             break;
         case CL_BLOCK_CHART:

@@ -188,6 +188,12 @@ cl_cell_t *cl_doc_add_row(cl_doc_t *doc, cl_table_t *t, int flags);
 cl_chart_t *cl_doc_add_chart(cl_doc_t *doc, const char *id, const char *title, cl_chart_kind_t kind,
                              size_t n_x, size_t n_series);
 
+/**
+ * @brief 1 when table block @p block should show its caption: not when the block
+ * before it is a heading with the same text (the caption would repeat it).
+ */
+int cl_doc_caption_shown(const cl_doc_t *doc, size_t block);
+
 /* Cell constructors; a TEXT cell's string is copied into @p doc. */
 cl_cell_t cl_cell_text(cl_doc_t *doc, const char *s);
 cl_cell_t cl_cell_int(int64_t v);

@@ -156,7 +156,7 @@ static void test_csv_sample(void)
      * the full-width comma "，" in a title needs no quotes. */
     CU_ASSERT_PTR_NOT_NULL(
         strstr(ledger, "\r\n1,发放临时性工作补助，并在一线医务人员中按标准发放卫生防疫津贴,"
-                       "省卫生健康委、省人力资源社会保障厅,1200,1100,0.916667,+1.2\r\n"));
+                       "省卫生健康委、省人力资源社会保障厅,1200,1100,0.916667,+1.3\r\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(ledger, ",300,150,0.500000,-0.5\r\n"));
     CU_ASSERT_PTR_NOT_NULL(
         strstr(ledger, "\r\n3,子女入学,省卫生健康委、省人力资源社会保障厅,0,0,,\r\n"));
