@@ -39,12 +39,23 @@ static const command_t COMMANDS[] = {
 /** @brief Print "careledger: msg" on stderr. */
 int cl_cli_fail(const char *fmt, ...)
 {
+    char msg[4096];
     va_list ap;
-    fputs("careledger: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    /* One line whatever the source: PostgreSQL's messages carry newlines and tabs. */
+    size_t o = 0;
+    for (size_t i = 0; msg[i]; i++) {
+        int space = msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t';
+        if (space && (o == 0 || msg[o - 1] == ' '))
+            continue;
+        msg[o++] = space ? ' ' : msg[i];
+    }
+    while (o > 0 && msg[o - 1] == ' ')
+        o--;
+    msg[o] = '\0';
+    fprintf(stderr, "careledger: %s\n", msg);
     return 1;
 }
 
