@@ -577,7 +577,7 @@ cl_doc_t *cl_layout_finance(const cl_rpt_finance_t *f, const char *lang)
     static const cl_cell_kind_t kinds[11] = {
         CL_CELL_TEXT,  CL_CELL_TEXT,  CL_CELL_INT,   CL_CELL_INT,   CL_CELL_INT,  CL_CELL_MONEY,
         CL_CELL_MONEY, CL_CELL_MONEY, CL_CELL_MONEY, CL_CELL_MONEY, CL_CELL_MONEY};
-    static const double widths[11] = {2.2, 1.15, 0.8, 0.8, 0.8, 1.3, 1.3, 1.2, 1.1, 1.2, 1.2};
+    static const double widths[11] = {2.0, 1.05, 0.75, 0.75, 0.75, 1.4, 1.4, 1.35, 1.2, 1.35, 1.35};
     cl_doc_add_heading(doc, L(doc, "units"));
     cl_table_t *t = cl_doc_add_table(doc, "units", L(doc, "units"), 11);
     for (size_t i = 0; i < 11; i++)

@@ -310,7 +310,10 @@ static double row_layouts(pdf_t *p, const cl_table_t *t, const cl_row_t *row, co
         const char *s = row ? cell_text(&row->cells[i], buf, sizeof buf) : t->cols[i].label;
         int right = numeric(t->cols[i].kind) || (row && numeric(row->cells[i].kind));
         int bold = !row || (row->flags & CL_ROW_TOTAL);
-        out[i] = make_layout(p, s, 8.5, bold, cw[i] - 2 * CELL_PX,
+        /* Wide tables (the finance statement's 11 columns) in a smaller size, so
+         * that a yuan figure stays on one line. */
+        double pt = t->n_cols <= 8 ? 8.5 : t->n_cols <= 10 ? 7.5 : 7;
+        out[i] = make_layout(p, s, pt, bold, cw[i] - 2 * CELL_PX,
                              right ? PANGO_ALIGN_RIGHT : PANGO_ALIGN_LEFT);
         double ch = layout_h(out[i]);
         h = ch > h ? ch : h;
