@@ -554,7 +554,7 @@ static int settings_of(gen_t *g, int region, cl_resolved_t *out)
 /** @brief Regions, units, workers (a few late), budgets come after the shifts are known. */
 static void reference(gen_t *g, world_t *w)
 {
-    char ts[40];
+    char ts[80];
     for (size_t i = 0; i < NREG; i++) {
         const region_t *x = &REGIONS[i];
         char parent[16];
