@@ -90,7 +90,7 @@ static int newest_day(const char *dir, char out[16])
         if (strlen(e->d_name) == 10 &&
             sscanf(e->d_name, "%4d-%2d-%2d%c", &y, &m, &dd, &extra) == 3 &&
             strcmp(e->d_name, out) > 0)
-            snprintf(out, 16, "%s", e->d_name);
+            memcpy(out, e->d_name, 11); /* 10 characters and the NUL, checked above */
     }
     closedir(d);
     return out[0] ? 0 : -1;
