@@ -689,6 +689,36 @@ static int put_settings(PGconn *c, const cl_policy_set_t *set, char *err, size_t
     return 0;
 }
 
+/* Facts that relate to events of other partitions without naming the worker: a
+ * cancellation or a return may be read before or beside its shift or departure, and a unit
+ * or region registered changes everyone there. A batch with one takes the cross-partition
+ * lock exclusively (it waits for the batches in flight, which it then sees committed, and
+ * the next ones wait for it and see it); every other batch takes it shared, so ordinary
+ * batches still run side by side. Taken before the affected workers are found, and before
+ * any worker lock, so the lock order stays global. */
+static const char SQL_CROSS_NEEDED[] =
+    "SELECT EXISTS (SELECT 1 FROM stage s JOIN stage_acc a USING (seq) WHERE s.type IN "
+    "('shift.cancelled', 'deployment.ended', 'unit.registered', 'region.registered'))";
+static const char SQL_CROSS_EXCLUSIVE[] =
+    "SELECT pg_advisory_xact_lock(hashtextextended('careledger.cross-partition', 0))";
+static const char SQL_CROSS_SHARED[] =
+    "SELECT pg_advisory_xact_lock_shared(hashtextextended('careledger.cross-partition', 0))";
+
+/** @brief Take the cross-partition lock in the mode the batch needs; 0 or -1. */
+static int cross_partition_lock(PGconn *c, char *err, size_t errsize)
+{
+    PGresult *r = query(c, SQL_CROSS_NEEDED, err, errsize);
+    if (!r)
+        return -1;
+    int exclusive = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    r = query(c, exclusive ? SQL_CROSS_EXCLUSIVE : SQL_CROSS_SHARED, err, errsize);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
 /** @brief Apply a batch. */
 int cl_agg_apply(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *err, size_t errsize)
 {
@@ -697,7 +727,7 @@ int cl_agg_apply(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *err, 
         snprintf(err, errsize, "cannot digest the policy set");
         return -1;
     }
-    if (exec_ok(c, SQL_AGG_SETUP, err, errsize))
+    if (cross_partition_lock(c, err, errsize) || exec_ok(c, SQL_AGG_SETUP, err, errsize))
         return -1;
     for (size_t i = 0; UPSERTS_BATCH[i]; i++)
         if (exec_ok(c, UPSERTS_BATCH[i], err, errsize))
