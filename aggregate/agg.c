@@ -13,8 +13,14 @@
 #include "careledger/sha256.h"
 #include "careledger/time.h"
 
+/* A shift no stored cancellation names, probed per shift by index (OFFSET 0 keeps the
+ * planner from turning it into a join that reads every cancellation for each worker). */
+#define NOT_CANCELLED                                                                              \
+    "AND NOT EXISTS (SELECT 1 FROM careledger.events c WHERE c.cancels = e.event_id "              \
+    "AND c.type = 'shift.cancelled' OFFSET 0)"
+
 /* The accepted rows of the batch, or every raw fact for a rebuild. */
-#define SRC_BATCH "(SELECT s.* FROM stage s JOIN stage_acc a USING (seq))"
+#define SRC_BATCH "(SELECT s.* FROM stage s JOIN stage_acc a USING (event_id) WHERE s.first)"
 #define SRC_ALL   "careledger.events"
 
 /* R5 upserts: within the source the latest per key first, then only newer replaces. */
@@ -130,41 +136,64 @@ static const char *const UPSERTS_ALL[] = {UPSERT_REGIONS(SRC_ALL),
                                           INSERT_DELIVERIES(SRC_ALL),
                                           NULL};
 
-static const char SQL_AGG_SETUP[] = "CREATE TEMP TABLE IF NOT EXISTS agg_workers (worker_id text "
-                                    "PRIMARY KEY) ON COMMIT DELETE ROWS";
+/* The workers to recompute. A worker whom the batch touches only by shifts and cancellations
+ * of shifts is recomputed over the local dates of those shifts (R1 derives each local day from
+ * that day's shifts and the deployments, which are loaded whole); any other change
+ * (registration, deployment, injury, a unit or region registered, a new policy set) rewrites
+ * the whole worker. */
+static const char SQL_AGG_SETUP[] =
+    "CREATE TEMP TABLE IF NOT EXISTS agg_workers (worker_id text PRIMARY KEY, "
+    "whole boolean NOT NULL DEFAULT true) ON COMMIT DELETE ROWS";
 
 /* The workers a batch affects: their own events, the shifts a cancellation names, the
  * deployment an end closes, and everyone at a unit or in a region (re)registered. */
 static const char SQL_AFFECTED[] =
-    "WITH b AS " SRC_BATCH ", "
+    "WITH b AS (SELECT s.type, s.worker_id, s.cancels, s.deployment_id, s.code, s.unit_id "
+    "FROM stage s JOIN stage_acc a USING (event_id) WHERE s.first), "
     "regs AS (SELECT code FROM b WHERE type = 'region.registered'), "
     "region_units AS (SELECT u.unit_id FROM careledger.units u, regs r WHERE u.region = r.code "
     "  OR u.region LIKE (CASE WHEN r.code LIKE '__0000' THEN left(r.code, 2) "
     "    WHEN r.code LIKE '____00' THEN left(r.code, 4) ELSE r.code END) || '%' "
     "  OR u.region IN (SELECT c.code FROM careledger.regions c WHERE c.parent = r.code)), "
     "units_hit AS (SELECT unit_id FROM b WHERE type = 'unit.registered' "
-    "  UNION SELECT unit_id FROM region_units) "
-    "INSERT INTO agg_workers SELECT DISTINCT w FROM ("
-    " SELECT worker_id AS w FROM b WHERE type IN ('shift.completed', 'worker.registered', "
-    "   'deployment.started', 'injury.reported')"
-    " UNION SELECT e.worker_id FROM b JOIN careledger.events e ON e.event_id = b.cancels "
-    "   WHERE b.type = 'shift.cancelled'"
-    " UNION SELECT d.worker_id FROM b JOIN careledger.deployment_starts d USING (deployment_id) "
-    "   WHERE b.type = 'deployment.ended'"
-    " UNION SELECT e.worker_id FROM careledger.events e JOIN units_hit h USING (unit_id) "
-    "   WHERE e.type = 'shift.completed'"
-    " UNION SELECT k.worker_id FROM careledger.workers k JOIN units_hit h USING (unit_id)"
-    ") x WHERE w IS NOT NULL ON CONFLICT DO NOTHING";
+    "  UNION SELECT unit_id FROM region_units), "
+    "hits (w, whole) AS ("
+    " SELECT worker_id, type <> 'shift.completed' FROM b WHERE type IN ('shift.completed', "
+    "   'worker.registered', 'deployment.started', 'injury.reported')"
+    " UNION ALL SELECT e.worker_id, e.type <> 'shift.completed' FROM b CROSS JOIN LATERAL ("
+    "   SELECT e.worker_id, e.type FROM careledger.events e WHERE e.event_id = b.cancels "
+    "   OFFSET 0) e WHERE b.type = 'shift.cancelled'"
+    " UNION ALL SELECT d.worker_id, true FROM b "
+    "   JOIN careledger.deployment_starts d USING (deployment_id) WHERE b.type = 'deployment.ended'"
+    " UNION ALL SELECT x.worker_id, true FROM units_hit h CROSS JOIN LATERAL ("
+    "   SELECT e.worker_id FROM careledger.events e WHERE e.unit_id = h.unit_id "
+    "   AND e.type = 'shift.completed' OFFSET 0) x"
+    " UNION ALL SELECT k.worker_id, true FROM careledger.workers k "
+    "   JOIN units_hit h USING (unit_id)) "
+    "INSERT INTO agg_workers (worker_id, whole) "
+    "SELECT w, bool_or(whole) FROM hits WHERE w IS NOT NULL GROUP BY w";
+
+/* The shifts whose local dates a windowed worker is recomputed over: the batch's own and the
+ * ones its cancellations name (dated in C, like every shift, by cl_rules_shift_date()). A
+ * named event is found by its key alone (the type tested outside the fence, as in
+ * SQL_LOAD_SHIFTS). */
+static const char SQL_TRIGGERS[] =
+    "SELECT s.worker_id, s.unit_id, (extract(epoch FROM s.start_at) * 1000000)::bigint "
+    "FROM " SRC_BATCH " s WHERE s.type = 'shift.completed' "
+    "UNION ALL SELECT e.worker_id, e.unit_id, (extract(epoch FROM e.start_at) * 1000000)::bigint "
+    "FROM " SRC_BATCH " s CROSS JOIN LATERAL (SELECT e.worker_id, e.unit_id, e.start_at, e.type "
+    "FROM careledger.events e WHERE e.event_id = s.cancels OFFSET 0) e "
+    "WHERE s.type = 'shift.cancelled' AND e.type = 'shift.completed'";
 
 static const char SQL_ALL_WORKERS[] =
     "SELECT DISTINCT worker_id FROM careledger.events WHERE worker_id IS NOT NULL AND type IN "
     "('shift.completed', 'worker.registered', 'deployment.started') ORDER BY worker_id";
 static const char SQL_LOAD_CHUNK[] =
-    "INSERT INTO agg_workers SELECT unnest($1::text[]) ON CONFLICT DO NOTHING";
+    "INSERT INTO agg_workers (worker_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING";
 static const char SQL_MARK_ALL[] =
-    "INSERT INTO agg_workers SELECT DISTINCT worker_id FROM careledger.events "
+    "INSERT INTO agg_workers (worker_id) SELECT DISTINCT worker_id FROM careledger.events "
     "WHERE worker_id IS NOT NULL AND type IN ('shift.completed', 'worker.registered', "
-    "'deployment.started') ON CONFLICT DO NOTHING";
+    "'deployment.started') ON CONFLICT (worker_id) DO UPDATE SET whole = true";
 
 /* One global lock order: by the lock key itself. */
 static const char SQL_LOCK_WORKERS[] =
@@ -172,30 +201,50 @@ static const char SQL_LOCK_WORKERS[] =
     "hashtextextended('careledger.worker:' || worker_id, 0) AS k FROM agg_workers ORDER BY 1) x";
 
 static const char SQL_LOAD_WORKERS[] =
-    "SELECT w.worker_id, k.unit_id FROM agg_workers w LEFT JOIN careledger.workers k "
-    "USING (worker_id) ORDER BY w.worker_id";
+    "SELECT w.worker_id, k.unit_id, w.whole FROM agg_workers w "
+    "LEFT JOIN careledger.workers k USING (worker_id) ORDER BY w.worker_id";
+/* The whole workers' shifts, and for each window, worker $1, the shifts starting in [$2, $3):
+ * every shift its dates can hold (cl_rules_offset_bounds()). Each worker is looked up on its
+ * own by its key (LATERAL ... OFFSET 0), and the type is tested outside that fence: the
+ * temporary tables have no statistics, and statistics of events taken before its first shifts
+ * make the partial indexes on shifts look empty, so the planner read every shift of every
+ * unit for each worker. Only the indexes that lead with worker_id can serve worker_id = x. */
 static const char SQL_LOAD_SHIFTS[] =
-    "SELECT e.worker_id, e.event_id, e.unit_id, "
+    "SELECT x.worker_id, e.event_id, e.unit_id, "
     "(extract(epoch FROM e.start_at) * 1000000)::bigint, "
-    "(extract(epoch FROM e.end_at) * 1000000)::bigint, e.exposure = 'direct' "
-    "FROM careledger.events e JOIN agg_workers USING (worker_id) "
-    "WHERE e.type = 'shift.completed' AND NOT EXISTS (SELECT 1 FROM careledger.events c "
-    "WHERE c.cancels = e.event_id AND c.type = 'shift.cancelled') ORDER BY e.worker_id";
+    "(extract(epoch FROM e.end_at) * 1000000)::bigint, e.exposure = 'direct' FROM ("
+    " SELECT a.worker_id, NULL::timestamptz AS t0, NULL::timestamptz AS t1 FROM agg_workers a "
+    " WHERE a.whole UNION ALL SELECT * FROM unnest($1::text[], $2::timestamptz[], "
+    " $3::timestamptz[])) x CROSS JOIN LATERAL ("
+    " SELECT e.event_id, e.type, e.unit_id, e.start_at, e.end_at, e.exposure "
+    "   FROM careledger.events e WHERE x.t0 IS NULL AND e.worker_id = x.worker_id"
+    " UNION ALL"
+    " SELECT e.event_id, e.type, e.unit_id, e.start_at, e.end_at, e.exposure "
+    "   FROM careledger.events e WHERE x.t0 IS NOT NULL AND e.worker_id = x.worker_id "
+    "   AND e.start_at >= x.t0 AND e.start_at < x.t1"
+    " OFFSET 0) e WHERE e.type = 'shift.completed' " NOT_CANCELLED " ORDER BY x.worker_id";
 static const char SQL_LOAD_DEPLOYMENTS[] =
     "SELECT s.worker_id, s.deployment_id, s.date, d.date, s.exposure = 'direct' "
     "FROM careledger.deployment_starts s JOIN agg_workers USING (worker_id) "
     "LEFT JOIN careledger.deployment_ends d USING (deployment_id) ORDER BY s.worker_id";
+/* Every unit: a few thousand rows, cheaper than finding the ones the shifts name. */
 static const char SQL_LOAD_UNITS[] =
-    "SELECT u.unit_id, u.region, u.kind = 'designated_hospital', u.level FROM careledger.units u "
-    "WHERE u.unit_id IN (SELECT e.unit_id FROM careledger.events e JOIN agg_workers "
-    "USING (worker_id) WHERE e.type = 'shift.completed' UNION SELECT k.unit_id FROM "
-    "careledger.workers k JOIN agg_workers USING (worker_id))";
+    "SELECT u.unit_id, u.region, u.kind = 'designated_hospital', u.level FROM careledger.units u";
 static const char SQL_LOAD_REGIONS[] =
     "SELECT code, parent FROM careledger.regions WHERE parent IS NOT NULL";
-static const char SQL_CLEAR_DERIVED[] =
-    "DELETE FROM careledger.worker_days WHERE worker_id IN (SELECT worker_id FROM agg_workers); "
-    "DELETE FROM careledger.open_deployments WHERE worker_id IN "
-    "(SELECT worker_id FROM agg_workers)";
+/* The rows being rewritten: the whole workers' and the windows' ($1, $2 .. $3), found per
+ * worker by index as in SQL_LOAD_SHIFTS. */
+static const char SQL_CLEAR_DAYS[] =
+    "DELETE FROM careledger.worker_days d WHERE d.ctid = ANY (ARRAY("
+    " SELECT w.ctid FROM agg_workers a CROSS JOIN LATERAL ("
+    "  SELECT w.ctid FROM careledger.worker_days w WHERE w.worker_id = a.worker_id OFFSET 0) w "
+    "  WHERE a.whole"
+    " UNION ALL SELECT w.ctid FROM unnest($1::text[], $2::date[], $3::date[]) x (worker_id, lo, "
+    "  hi) CROSS JOIN LATERAL (SELECT w.ctid FROM careledger.worker_days w "
+    "  WHERE w.worker_id = x.worker_id AND w.date BETWEEN x.lo AND x.hi OFFSET 0) w))";
+static const char SQL_CLEAR_OPEN[] =
+    "DELETE FROM careledger.open_deployments o USING agg_workers a "
+    "WHERE o.worker_id = a.worker_id AND a.whole";
 static const char SQL_COPY_DAYS[] =
     "COPY careledger.worker_days (worker_id, date, kind, unit_id, policy_id, admitted, frontline, "
     "designated, subsidy_fen, perf_fen, shift_event_id, deployment_id) FROM STDIN";
@@ -218,6 +267,8 @@ static const char SQL_PUT_TRACK[] =
     "INSERT INTO careledger.policy_tracks (track_id, policy_id, measure_id, kind, scope, eligible, "
     "part, cadence_days, stage, pay_within_days, grace_days, min_amount_fen, min_sum_insured_fen, "
     "line, target) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+/* As for ingest (writer.c): compiling the per-chunk statements costs more than it saves. */
+static const char SQL_REBUILD_NO_JIT[] = "SET LOCAL jit = off";
 static const char SQL_REBUILD_LOCK[] = "LOCK TABLE careledger.offsets IN EXCLUSIVE MODE";
 static const char SQL_REBUILD_CLEAR[] =
     "TRUNCATE careledger.regions, careledger.units, careledger.workers, careledger.budgets, "
@@ -293,7 +344,10 @@ static int smap_get(const smap_t *m, const char *key)
 }
 
 struct cl_agg {
-    smap_t units, regions;
+    smap_t units, regions, workers;
+    int32_t *win_lo, *win_hi; /* per row of the loaded workers: the window, lo > hi if none */
+    size_t cap_win;
+    cl_buf_t arr_w, arr_lo, arr_hi, arr_t0, arr_t1; /* the windows as array literals */
     PGresult *units_res, *regions_res;
     cl_rule_shift_t *shifts;
     size_t cap_shifts;
@@ -318,6 +372,14 @@ void cl_agg_destroy(cl_agg_t *a)
         return;
     free(a->units.slots);
     free(a->regions.slots);
+    free(a->workers.slots);
+    free(a->win_lo);
+    free(a->win_hi);
+    cl_buf_free(&a->arr_w);
+    cl_buf_free(&a->arr_lo);
+    cl_buf_free(&a->arr_hi);
+    cl_buf_free(&a->arr_t0);
+    cl_buf_free(&a->arr_t1);
     PQclear(a->units_res);
     PQclear(a->regions_res);
     free(a->shifts);
@@ -447,12 +509,14 @@ static void field(cl_buf_t *b, const char *s, char sep)
 
 static const char *const KIND_NAMES[] = {"direct", "other", "deployed"};
 
-/** @brief Rows of one worker's output. */
-static void emit(cl_agg_t *a, const char *worker_id)
+/** @brief Rows of one worker's output: the days within [lo, hi], open spans when whole. */
+static void emit(cl_agg_t *a, const char *worker_id, int whole, int32_t lo, int32_t hi)
 {
     char d[CL_DATE_LEN];
     for (size_t i = 0; i < a->out.n_days; i++) {
         const cl_worker_day_t *w = &a->out.days[i];
+        if (!whole && (w->date < lo || w->date > hi))
+            continue;
         field(&a->days, worker_id, '\t');
         field(&a->days, cl_date_format(w->date, d), '\t');
         field(&a->days, KIND_NAMES[w->kind], '\t');
@@ -464,7 +528,7 @@ static void emit(cl_agg_t *a, const char *worker_id)
         field(&a->days, w->shift_event_id, '\t');
         field(&a->days, w->deployment_id, '\n');
     }
-    for (size_t i = 0; i < a->out.n_open; i++) {
+    for (size_t i = 0; whole && i < a->out.n_open; i++) {
         const cl_open_span_t *o = &a->out.open[i];
         field(&a->open, worker_id, '\t');
         field(&a->open, o->deployment_id, '\t');
@@ -476,20 +540,159 @@ static void emit(cl_agg_t *a, const char *worker_id)
     }
 }
 
+/** @brief Run @p sql with the windows as parameters: its result, or NULL with the error. */
+static PGresult *with_windows(cl_agg_t *a, PGconn *c, const char *sql, int instants, char *err,
+                              size_t errsize)
+{
+    /* $1 the workers; $2, $3 their dates, or with @p instants the bounds of their shifts. */
+    const char *params[3] = {a->arr_w.p, instants ? a->arr_t0.p : a->arr_lo.p,
+                             instants ? a->arr_t1.p : a->arr_hi.p};
+    PGresult *r = PQexecParams(c, sql, 3, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+        return r;
+    snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    return NULL;
+}
+
+/** @brief Grow the per-worker window arrays to @p n. */
+static int windows_reserve(cl_agg_t *a, size_t n)
+{
+    if (n <= a->cap_win)
+        return 0;
+    int32_t *lo = realloc(a->win_lo, n * sizeof *lo);
+    if (!lo)
+        return -1;
+    a->win_lo = lo;
+    int32_t *hi = realloc(a->win_hi, n * sizeof *hi);
+    if (!hi)
+        return -1;
+    a->win_hi = hi;
+    a->cap_win = n;
+    return 0;
+}
+
+/** @brief Open the five window arrays. */
+static void arrays_open(cl_agg_t *a)
+{
+    cl_buf_t *arr[5] = {&a->arr_w, &a->arr_lo, &a->arr_hi, &a->arr_t0, &a->arr_t1};
+    for (int k = 0; k < 5; k++) {
+        cl_buf_reset(arr[k]);
+        cl_buf_putc(arr[k], '{');
+    }
+}
+
+/** @brief Close the five window arrays; -1 when one ran out of memory. */
+static int arrays_close(cl_agg_t *a)
+{
+    cl_buf_t *arr[5] = {&a->arr_w, &a->arr_lo, &a->arr_hi, &a->arr_t0, &a->arr_t1};
+    int oom = 0;
+    for (int k = 0; k < 5; k++) {
+        cl_buf_putc(arr[k], '}');
+        oom |= arr[k]->oom;
+    }
+    return oom ? -1 : 0;
+}
+
+/** @brief Append worker @p wid's window [lo, hi], shifts starting in [t0, t1) (seconds). */
+static void arrays_add(cl_agg_t *a, const char *wid, int32_t lo, int32_t hi, int64_t t0, int64_t t1)
+{
+    char d[CL_DATE_LEN], t[CL_INSTANT_LEN];
+    if (a->arr_w.len > 1) {
+        cl_buf_t *arr[5] = {&a->arr_w, &a->arr_lo, &a->arr_hi, &a->arr_t0, &a->arr_t1};
+        for (int k = 0; k < 5; k++)
+            cl_buf_putc(arr[k], ',');
+    }
+    cl_buf_putc(&a->arr_w, '"'); /* ids hold no quotes or backslashes (SPEC §3) */
+    cl_buf_puts(&a->arr_w, wid);
+    cl_buf_putc(&a->arr_w, '"');
+    cl_buf_puts(&a->arr_lo, cl_date_format(lo, d));
+    cl_buf_puts(&a->arr_hi, cl_date_format(hi, d));
+    cl_buf_puts(&a->arr_t0, cl_instant_format(t0 * 1000000, t));
+    cl_buf_puts(&a->arr_t1, cl_instant_format(t1 * 1000000, t));
+}
+
+/** @brief Each windowed worker's dates to rewrite, kept in win_lo/win_hi and the arrays. */
+static int find_windows(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, PGresult *wr, char *err,
+                        size_t errsize)
+{
+    /* A window is [lo, hi] in local dates: the dates of the batch's shifts and of the shifts
+     * it cancels (lo > hi when none, and for whole workers). The server gets each window's
+     * worker, lo, hi, and the instants between which every shift of those dates starts. */
+    int nw = PQntuples(wr), windowed = 0;
+    if (windows_reserve(a, (size_t)nw ? (size_t)nw : 1) || smap_reset(&a->workers, (size_t)nw)) {
+        snprintf(err, errsize, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < nw; i++) {
+        a->win_lo[i] = INT32_MAX;
+        a->win_hi[i] = INT32_MIN;
+        if (PQgetvalue(wr, i, 2)[0] != 't') {
+            smap_put(&a->workers, PQgetvalue(wr, i, 0), i);
+            windowed++;
+        }
+    }
+    arrays_open(a);
+    if (windowed) {
+        PGresult *tr = query(c, SQL_TRIGGERS, err, errsize);
+        if (!tr)
+            return -1;
+        cl_rule_input_t in = {0};
+        in.policies = set;
+        in.parent_fn = parent_cb;
+        in.parent_ctx = a;
+        in.unit_fn = unit_cb;
+        in.unit_ctx = a;
+        int32_t first = INT32_MAX, last = INT32_MIN;
+        for (int t = 0; t < PQntuples(tr); t++) {
+            /* A worker not in agg_workers (a cancelled shift committed meanwhile) or
+             * recomputed whole needs no window. */
+            int i = PQgetisnull(tr, t, 0) ? -1 : smap_get(&a->workers, PQgetvalue(tr, t, 0));
+            if (i < 0)
+                continue;
+            int32_t d =
+                cl_rules_shift_date(&in, PQgetisnull(tr, t, 1) ? NULL : PQgetvalue(tr, t, 1),
+                                    strtoll(PQgetvalue(tr, t, 2), NULL, 10));
+            if (d < a->win_lo[i])
+                a->win_lo[i] = d;
+            if (d > a->win_hi[i])
+                a->win_hi[i] = d;
+            if (d < first)
+                first = d;
+            if (d > last)
+                last = d;
+        }
+        PQclear(tr);
+        /* A shift dated d starts on a UTC date within a day of d. */
+        int32_t omin = 0, omax = 0;
+        if (first <= last)
+            cl_rules_offset_bounds(&in, first - 1, last + 1, &omin, &omax);
+        for (int i = 0; i < nw; i++)
+            if (a->win_lo[i] <= a->win_hi[i])
+                arrays_add(a, PQgetvalue(wr, i, 0), a->win_lo[i], a->win_hi[i],
+                           (int64_t)a->win_lo[i] * 86400 - omax,
+                           ((int64_t)a->win_hi[i] + 1) * 86400 - omin);
+    }
+    if (arrays_close(a)) {
+        snprintf(err, errsize, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 /** @brief Recompute the derived rows of every worker in agg_workers (locked by the caller). */
 static int recompute(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, long *nworkers, char *err,
                      size_t errsize)
 {
-    PGresult *wr = NULL, *sr = NULL, *dr = NULL;
+    PGresult *wr = NULL, *sr = NULL, *dr = NULL, *r = NULL;
     int rc = -1;
     PQclear(a->units_res);
     PQclear(a->regions_res);
     a->units_res = a->regions_res = NULL;
     if (!(a->units_res = query(c, SQL_LOAD_UNITS, err, errsize)) ||
         !(a->regions_res = query(c, SQL_LOAD_REGIONS, err, errsize)) ||
-        !(wr = query(c, SQL_LOAD_WORKERS, err, errsize)) ||
-        !(sr = query(c, SQL_LOAD_SHIFTS, err, errsize)) ||
-        !(dr = query(c, SQL_LOAD_DEPLOYMENTS, err, errsize)))
+        !(wr = query(c, SQL_LOAD_WORKERS, err, errsize)))
         goto done;
     int nu = PQntuples(a->units_res), nr = PQntuples(a->regions_res);
     if (smap_reset(&a->units, (size_t)nu) || smap_reset(&a->regions, (size_t)nr)) {
@@ -500,6 +703,10 @@ static int recompute(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, long *n
         smap_put(&a->units, PQgetvalue(a->units_res, i, 0), i);
     for (int i = 0; i < nr; i++)
         smap_put(&a->regions, PQgetvalue(a->regions_res, i, 0), i);
+    if (find_windows(a, c, set, wr, err, errsize) ||
+        !(sr = with_windows(a, c, SQL_LOAD_SHIFTS, 1, err, errsize)) ||
+        !(dr = query(c, SQL_LOAD_DEPLOYMENTS, err, errsize)))
+        goto done;
     int ns = PQntuples(sr), nd = PQntuples(dr), nw = PQntuples(wr);
     if ((size_t)ns > a->cap_shifts) {
         cl_rule_shift_t *p = realloc(a->shifts, (size_t)ns * sizeof *p);
@@ -534,11 +741,14 @@ static int recompute(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, long *n
     int si = 0, di = 0;
     for (int i = 0; i < nw; i++) {
         const char *wid = PQgetvalue(wr, i, 0);
+        int whole = PQgetvalue(wr, i, 2)[0] == 't';
         int s0 = si, d0 = di;
         while (si < ns && strcmp(PQgetvalue(sr, si, 0), wid) == 0)
             si++;
         while (di < nd && strcmp(PQgetvalue(dr, di, 0), wid) == 0)
             di++;
+        if (!whole && a->win_lo[i] > a->win_hi[i])
+            continue; /* no date to rewrite */
         cl_rule_input_t in = {wid,
                               PQgetisnull(wr, i, 1) ? NULL : PQgetvalue(wr, i, 1),
                               a->shifts + s0,
@@ -552,11 +762,12 @@ static int recompute(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, long *n
                               a};
         if (cl_rules_worker_days(&in, &a->out) != 0)
             goto oom;
-        emit(a, wid);
+        emit(a, wid, whole, a->win_lo[i], a->win_hi[i]);
     }
     if (a->days.oom || a->open.oom)
         goto oom;
-    if (exec_ok(c, SQL_CLEAR_DERIVED, err, errsize) ||
+    if (!(r = with_windows(a, c, SQL_CLEAR_DAYS, 0, err, errsize)) ||
+        exec_ok(c, SQL_CLEAR_OPEN, err, errsize) ||
         copy_rows(c, SQL_COPY_DAYS, &a->days, err, errsize) ||
         copy_rows(c, SQL_COPY_OPEN, &a->open, err, errsize))
         goto done;
@@ -566,6 +777,7 @@ static int recompute(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, long *n
 oom:
     snprintf(err, errsize, "out of memory recomputing worker-days");
 done:
+    PQclear(r);
     PQclear(wr);
     PQclear(sr);
     PQclear(dr);
@@ -772,7 +984,8 @@ long cl_agg_rebuild(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *er
     }
     if (exec_ok(c, "BEGIN", err, errsize))
         return -1;
-    if (exec_ok(c, SQL_REBUILD_LOCK, err, errsize) || exec_ok(c, SQL_AGG_SETUP, err, errsize) ||
+    if (exec_ok(c, SQL_REBUILD_NO_JIT, err, errsize) ||
+        exec_ok(c, SQL_REBUILD_LOCK, err, errsize) || exec_ok(c, SQL_AGG_SETUP, err, errsize) ||
         exec_ok(c, SQL_REBUILD_CLEAR, err, errsize))
         goto fail;
     for (size_t i = 0; UPSERTS_ALL[i]; i++)

@@ -120,6 +120,81 @@ static int is_dep_day(const dep_day_t *dd, size_t n, int32_t date)
     return lo < n && dd[lo].date == date;
 }
 
+/** @brief The local date of a shift starting at @p start at @p unit (R1). */
+static int32_t shift_date(const cl_rule_input_t *in, const cl_rule_unit_t *unit, int64_t start)
+{
+    cl_resolved_t r;
+    /* The unit's zone dates the shift; an unknown unit is dated in the national zone. */
+    int64_t t = start / 1000000;
+    int32_t approx = (int32_t)(t / 86400);
+    int have = resolve(in, unit->registered ? unit->region : "000000", approx, &r) == 0;
+    if (!have)
+        have = resolve(in, "000000", approx + 1, &r) == 0 ||
+               resolve(in, "000000", approx - 1, &r) == 0;
+    return have ? cl_tz_local_date(r.tz, start) : approx;
+}
+
+/** @brief The local date R1 gives a shift at @p unit_id starting at @p start. */
+int32_t cl_rules_shift_date(const cl_rule_input_t *in, const char *unit_id, int64_t start)
+{
+    cl_rule_unit_t unit = {0};
+    in->unit_fn(in->unit_ctx, unit_id, &unit);
+    return shift_date(in, &unit, start);
+}
+
+/** @brief Add @p z to the distinct zones; -1 when there are too many. */
+static int add_zone(const cl_tz_t **zones, size_t *n, size_t cap, const cl_tz_t *z)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (zones[i] == z)
+            return 0;
+    if (*n == cap)
+        return -1;
+    zones[(*n)++] = z;
+    return 0;
+}
+
+/** @brief Bounds of the UTC offsets shifts starting on UTC dates [from, to] are dated with. */
+void cl_rules_offset_bounds(const cl_rule_input_t *in, int32_t from, int32_t to, int32_t *min,
+                            int32_t *max)
+{
+    const cl_tz_t *zones[64];
+    size_t nz = 0;
+    int fallback = 0, ok = to >= from && to - from <= 400;
+    /* shift_date() resolves the unit's region (a policy's, or one inheriting from it) on the
+     * UTC date, the national region on the days around it, and uses offset 0 without any. */
+    for (int32_t d = from - 1; ok && d <= to + 1; d++) {
+        cl_resolved_t r;
+        if (resolve(in, "000000", d, &r) == 0)
+            ok = add_zone(zones, &nz, 64, r.tz) == 0;
+        else
+            fallback = 1;
+        for (size_t i = 0; ok && i < cl_policy_set_count(in->policies); i++)
+            if (resolve(in, cl_policy_set_at(in->policies, i)->region, d, &r) == 0)
+                ok = add_zone(zones, &nz, 64, r.tz) == 0;
+    }
+    if (!ok) { /* any zone: offsets stay under a day */
+        *min = -86399;
+        *max = 86399;
+        return;
+    }
+    *min = fallback ? 0 : INT32_MAX;
+    *max = fallback ? 0 : INT32_MIN;
+    /* Every quarter of an hour of the dates: no zone keeps an offset for less. */
+    for (size_t i = 0; i < nz; i++)
+        for (int64_t t = (int64_t)from * 86400; t < ((int64_t)to + 1) * 86400; t += 900) {
+            int32_t off = cl_tz_offset(zones[i], t);
+            if (off < *min)
+                *min = off;
+            if (off > *max)
+                *max = off;
+        }
+    if (*min > *max) {
+        *min = -86399;
+        *max = 86399;
+    }
+}
+
 /** @brief Compute the worker's days. */
 int cl_rules_worker_days(const cl_rule_input_t *in, cl_rule_output_t *out)
 {
@@ -222,14 +297,7 @@ int cl_rules_worker_days(const cl_rule_input_t *in, cl_rule_output_t *out)
         cl_rule_unit_t unit = {0};
         in->unit_fn(in->unit_ctx, s->unit_id, &unit);
         cl_resolved_t r;
-        /* The unit's zone dates the shift; an unknown unit is dated in the national zone. */
-        int64_t t = s->start / 1000000;
-        int32_t approx = (int32_t)(t / 86400);
-        int have = resolve(in, unit.registered ? unit.region : "000000", approx, &r) == 0;
-        if (!have)
-            have = resolve(in, "000000", approx + 1, &r) == 0 ||
-                   resolve(in, "000000", approx - 1, &r) == 0;
-        int32_t date = have ? cl_tz_local_date(r.tz, s->start) : approx;
+        int32_t date = shift_date(in, &unit, s->start);
         int admitted = 0;
         if (unit.registered && resolve(in, unit.region, date, &r) == 0)
             admitted = !r.settings.has_unit_levels || (r.settings.unit_levels & unit.level);

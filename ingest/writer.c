@@ -23,10 +23,16 @@
     "deployment_id, team, destination, date, measure, reference, amount_fen, sum_insured_fen, "    \
     "line, period, funding, case_id, status, note, budget_id, scope, from_date, to_date, payload"
 
+/* Session settings for batches. JIT compilation is off: with staging tables the planner has
+ * no statistics for, its cost estimates of the batch statements pass jit_above_cost, and
+ * compiling them took longer (about a second a batch) than running them. A batch's staged
+ * rows and their sorts stay in memory (temp_buffers must be set before the session first
+ * uses a temporary table). */
 static const char SQL_SETUP[] =
-    "CREATE TEMP TABLE IF NOT EXISTS stage (LIKE careledger.events, seq integer NOT NULL) "
-    "ON COMMIT DELETE ROWS; "
-    "CREATE TEMP TABLE IF NOT EXISTS stage_acc (seq integer NOT NULL) ON COMMIT DELETE ROWS";
+    "SET jit = off; SET temp_buffers = '64MB'; SET work_mem = '64MB'; "
+    "CREATE TEMP TABLE IF NOT EXISTS stage (LIKE careledger.events, seq integer NOT NULL, "
+    "first boolean NOT NULL) ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS stage_acc (event_id text NOT NULL) ON COMMIT DELETE ROWS";
 
 /* Lock the batch's offset rows in a fixed order so concurrent batches never deadlock. */
 static const char SQL_LOCK_OFFSETS[] =
@@ -34,22 +40,25 @@ static const char SQL_LOCK_OFFSETS[] =
     "WHERE consumer_group = $1 AND (topic, partition) IN "
     "(SELECT * FROM unnest($2::text[], $3::int[])) ORDER BY topic, partition FOR UPDATE";
 
-static const char SQL_COPY_STAGE[] = "COPY stage (" EVENT_COLS ", seq) FROM STDIN";
+static const char SQL_COPY_STAGE[] = "COPY stage (" EVENT_COLS ", seq, first) FROM STDIN";
 
-/* The first copy of each event_id in the batch is inserted unless stored already;
- * inserting in event_id order keeps concurrent batches' index locks ordered. */
+/* The first copy of each event_id in the batch (marked by the writer) is inserted unless
+ * stored already, in event_id order so that concurrent batches' index locks are ordered too.
+ * The event_ids inserted are the accepted ones; no wide row is materialised or joined. */
 static const char SQL_INSERT_EVENTS[] =
-    "WITH f AS (SELECT DISTINCT ON (event_id) * FROM stage ORDER BY event_id, seq), "
-    "ins AS (INSERT INTO careledger.events (" EVENT_COLS ") SELECT " EVENT_COLS
-    " FROM f ORDER BY event_id ON CONFLICT (event_id) DO NOTHING RETURNING event_id) "
-    "INSERT INTO stage_acc SELECT f.seq FROM f JOIN ins USING (event_id)";
+    "WITH ins AS (INSERT INTO careledger.events (" EVENT_COLS ") SELECT " EVENT_COLS
+    " FROM stage WHERE first ORDER BY event_id ON CONFLICT (event_id) DO NOTHING "
+    "RETURNING event_id) INSERT INTO stage_acc SELECT event_id FROM ins";
 
 /* Everything not accepted: an exact duplicate when the stored fingerprint is the same.
- * A separate statement, so it sees rows that concurrent batches committed meanwhile. */
+ * A separate statement, so it sees rows that concurrent batches committed meanwhile. Each
+ * stored original is probed by its key (OFFSET 0: the staging tables have no statistics, and
+ * a join the planner chose on its guesses could read every raw event). */
 static const char SQL_CLASSIFY[] =
-    "SELECT s.seq, e.fingerprint = s.fingerprint FROM stage s "
-    "JOIN careledger.events e USING (event_id) "
-    "WHERE NOT EXISTS (SELECT 1 FROM stage_acc a WHERE a.seq = s.seq)";
+    "SELECT s.seq, e.fingerprint = s.fingerprint FROM (SELECT s.seq, s.event_id, s.fingerprint "
+    "FROM stage s WHERE NOT EXISTS (SELECT 1 FROM stage_acc a WHERE a.event_id = s.event_id "
+    "AND s.first) OFFSET 0) s CROSS JOIN LATERAL (SELECT e.fingerprint FROM careledger.events e "
+    "WHERE e.event_id = s.event_id OFFSET 0) e";
 
 static const char SQL_COPY_DEAD[] =
     "COPY careledger.dead_letters (consumer_group, src_topic, src_partition, src_offset, reason, "
@@ -72,6 +81,8 @@ struct cl_writer {
     char *conninfo, *group;
     PGconn *conn;
     cl_buf_t copy, dead, arr_topics, arr_parts;
+    size_t *seen; /* open addressing over event_ids: message index + 1, 0 when free */
+    size_t seen_cap;
     long batches;
     char last_state[6]; /* SQLSTATE of the last CL_WRITE_DATA */
     cl_writer_hook_fn hook;
@@ -106,6 +117,7 @@ void cl_writer_destroy(cl_writer_t *w)
     cl_buf_free(&w->dead);
     cl_buf_free(&w->arr_topics);
     cl_buf_free(&w->arr_parts);
+    free(w->seen);
     free(w->conninfo);
     free(w->group);
     free(w);
@@ -282,8 +294,9 @@ static void col_instant(cl_buf_t *b, int present, int64_t us)
     col_text(b, present ? cl_instant_format(us, buf) : NULL);
 }
 
-/** @brief One staged row of an accepted-so-far event. */
-static void copy_event(cl_buf_t *b, const cl_batch_part_t *p, const cl_batch_msg_t *m, size_t seq)
+/** @brief One staged row of a decoded event; @p first: the batch's first copy of its id. */
+static void copy_event(cl_buf_t *b, const cl_batch_part_t *p, const cl_batch_msg_t *m, size_t seq,
+                       int first)
 {
     const cl_event_t *e = &m->ev;
     cl_event_type_t t = e->type;
@@ -339,7 +352,46 @@ static void copy_event(cl_buf_t *b, const cl_batch_part_t *p, const cl_batch_msg
     col_date(b, t == CL_EV_BUDGET_ALLOCATED, e->from);
     col_date(b, t == CL_EV_BUDGET_ALLOCATED, e->to);
     col_text(b, m->payload);
-    cl_buf_printf(b, "\t%zu\n", seq);
+    cl_buf_printf(b, "\t%zu\t%c\n", seq, first ? 't' : 'f');
+}
+
+/** @brief FNV-1a of an event id. */
+static size_t id_hash(const char *s)
+{
+    size_t h = 1469598103934665603ULL;
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+    return h;
+}
+
+/** @brief Mark each decoded message that is the batch's first copy of its event_id; -1 OOM. */
+static int mark_first(cl_writer_t *w, cl_batch_t *b, unsigned char *first)
+{
+    size_t cap = 16;
+    while (cap < b->n * 2 + 1)
+        cap *= 2;
+    if (cap > w->seen_cap) {
+        size_t *p = realloc(w->seen, cap * sizeof *p);
+        if (!p)
+            return -1;
+        w->seen = p;
+        w->seen_cap = cap;
+    }
+    memset(w->seen, 0, cap * sizeof *w->seen);
+    for (size_t i = 0; i < b->n; i++) {
+        first[i] = 0;
+        if (!b->msgs[i].decoded)
+            continue;
+        const char *id = b->msgs[i].ev.event_id;
+        size_t k = id_hash(id) & (cap - 1);
+        while (w->seen[k] && strcmp(b->msgs[w->seen[k] - 1].ev.event_id, id) != 0)
+            k = (k + 1) & (cap - 1);
+        if (!w->seen[k]) {
+            w->seen[k] = i + 1;
+            first[i] = 1;
+        }
+    }
+    return 0;
 }
 
 /** @brief One dead letter row. */
@@ -544,15 +596,19 @@ cl_write_status_t cl_writer_commit(cl_writer_t *w, cl_batch_t *b, char *err, siz
     if (st != CL_WRITE_OK)
         return st;
 
-    /* Stage every decoded event. */
+    /* Stage every decoded event, marking the first copy of each event_id. */
     cl_buf_reset(&w->copy);
     size_t staged = 0;
-    for (size_t i = 0; i < b->n; i++)
+    unsigned char *first = malloc(b->n ? b->n : 1);
+    int oom = !first || mark_first(w, b, first) != 0;
+    for (size_t i = 0; !oom && i < b->n; i++)
         if (b->msgs[i].decoded) {
-            copy_event(&w->copy, &b->parts[b->msgs[i].part], &b->msgs[i], i);
+            copy_event(&w->copy, &b->parts[b->msgs[i].part], &b->msgs[i], i, first[i]);
             staged++;
         }
-    if (w->copy.oom) {
+    oom = oom || w->copy.oom;
+    free(first);
+    if (oom) {
         snprintf(err, errsize, "out of memory building the batch");
         PGresult *rb = PQexec(w->conn, "ROLLBACK");
         PQclear(rb);

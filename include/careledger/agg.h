@@ -7,8 +7,11 @@
  * every worker the batch affects, takes their advisory locks in one global
  * order (so concurrent batches never deadlock and never overwrite each
  * other's newer figures), reloads their facts and rewrites their worker-days
- * with the rules engine (R1, R2). cl_agg_rebuild() does the same for every
- * worker from raw facts.
+ * with the rules engine (R1, R2). A worker the batch touches only by shifts
+ * and cancellations of shifts is rewritten over the local dates of those
+ * shifts alone (each local day depends on that day's shifts and on the
+ * deployments), so a batch costs what it brings, not the workers' whole
+ * history. cl_agg_rebuild() rewrites every worker whole from raw facts.
  */
 #ifndef CARELEDGER_AGG_H
 #define CARELEDGER_AGG_H

@@ -103,6 +103,25 @@ typedef struct cl_rule_output {
  */
 int cl_rules_worker_days(const cl_rule_input_t *in, cl_rule_output_t *out);
 
+/**
+ * @brief The local date R1 gives a shift at @p unit_id starting at @p start
+ * (UTC microseconds): its date in the zone of the unit's policy, the national
+ * zone while the unit is unknown. Reads only @p in's policies and look-ups.
+ * It lies within a day of the start's UTC date (zone offsets are under 24 h).
+ */
+int32_t cl_rules_shift_date(const cl_rule_input_t *in, const char *unit_id, int64_t start);
+
+/**
+ * @brief Bounds, in seconds, of the UTC offsets cl_rules_shift_date() dates
+ * shifts with whose starts fall on UTC dates @p from .. @p to: those of every
+ * zone a policy of @p in resolves to around then, and 0 where no national
+ * policy is in force. A shift dated d then starts in
+ * [d * 86400 - max, (d + 1) * 86400 - min) (seconds since the epoch). Over
+ * more than 400 days, ±86399 (any zone).
+ */
+void cl_rules_offset_bounds(const cl_rule_input_t *in, int32_t from, int32_t to, int32_t *min,
+                            int32_t *max);
+
 /** @brief Free an output's arrays. */
 void cl_rules_output_free(cl_rule_output_t *out);
 

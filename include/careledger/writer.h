@@ -66,9 +66,12 @@ int cl_writer_stored_offset(cl_writer_t *w, const char *topic, int32_t partition
 cl_write_status_t cl_writer_commit(cl_writer_t *w, cl_batch_t *b, char *err, size_t errsize);
 
 /**
- * Called inside each batch's transaction once its events are stored (temp
- * tables `stage` and `stage_acc` hold them): the aggregates. 0, or -1 with
- * the reason in @p err, which rolls the batch back for a retry.
+ * Called inside each batch's transaction once its events are stored: the
+ * aggregates. Temp table `stage` holds every decoded message (the columns of
+ * careledger.events, `seq` its index in the batch, `first` for the batch's
+ * first copy of its event_id) and `stage_acc` the event_ids accepted, so the
+ * accepted rows are `stage JOIN stage_acc USING (event_id) WHERE first`.
+ * 0, or -1 with the reason in @p err, which rolls the batch back for a retry.
  */
 typedef int (*cl_writer_hook_fn)(void *ctx, PGconn *conn, char *err, size_t errsize);
 
