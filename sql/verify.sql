@@ -55,24 +55,44 @@ LANGUAGE sql STABLE AS $$
     ORDER BY c.depth LIMIT 1
 $$;
 
--- Non-cancelled shifts, dated in their unit's zone (the national zone while unknown).
-CREATE TEMP TABLE v_shifts ON COMMIT DROP AS
+-- Non-cancelled shifts with their unit's region and UTC day.
+CREATE TEMP TABLE v_shift_utc ON COMMIT DROP AS
 SELECT e.worker_id, e.event_id, e.unit_id, e.start_at, e.exposure = 'direct' AS direct,
-       (e.start_at AT TIME ZONE COALESCE(
-            (pg_temp.v_policy(u.region, (e.start_at AT TIME ZONE 'UTC')::date)).timezone,
-            (pg_temp.v_policy('000000', (e.start_at AT TIME ZONE 'UTC')::date)).timezone,
-            'UTC'))::date AS d
+       u.region, (e.start_at AT TIME ZONE 'UTC')::date AS utc_d
 FROM careledger.events e LEFT JOIN v_units u USING (unit_id)
 WHERE e.type = 'shift.completed'
   AND NOT EXISTS (SELECT 1 FROM careledger.events c
                   WHERE c.type = 'shift.cancelled' AND c.cancels = e.event_id);
 
+-- v_policy() of every (region, day) any derivation below asks for, computed once: the
+-- regions of units and the nation, times every day in play (a local day is its UTC day
+-- or a neighbour). Per-row calls made the derivation minutes long on a province.
+CREATE TEMP TABLE v_pol ON COMMIT DROP AS
+SELECT r.region, d.day, pg_temp.v_policy(r.region, d.day) AS pol
+FROM (SELECT region FROM v_units UNION SELECT '000000') r
+CROSS JOIN (SELECT utc_d + k AS day FROM (SELECT DISTINCT utc_d FROM v_shift_utc) x,
+                 (VALUES (-1), (0), (1)) o (k)
+            UNION SELECT g::date FROM v_dep v,
+                 generate_series(v.from_date, v.to_date, interval '1 day') g
+                 WHERE v.to_date IS NOT NULL AND v.to_date >= v.from_date
+            UNION SELECT from_date FROM v_dep WHERE to_date IS NULL) d;
+CREATE INDEX ON v_pol (region, day);
+ANALYZE v_pol;
+
+-- Shifts dated in their unit's zone (the national zone while unknown).
+CREATE TEMP TABLE v_shifts ON COMMIT DROP AS
+SELECT s.worker_id, s.event_id, s.unit_id, s.start_at, s.direct,
+       (s.start_at AT TIME ZONE COALESCE((pu.pol).timezone, (pn.pol).timezone, 'UTC'))::date AS d
+FROM v_shift_utc s
+LEFT JOIN v_pol pu ON pu.region = s.region AND pu.day = s.utc_d
+LEFT JOIN v_pol pn ON pn.region = '000000' AND pn.day = s.utc_d;
+
 -- R1: each shift's unit admitted by its policy's unit levels on that day?
 CREATE TEMP TABLE v_shift_days ON COMMIT DROP AS
-SELECT s.*, u.unit_id IS NOT NULL AND p.policy_id IS NOT NULL
-            AND (p.unit_levels IS NULL OR u.level = ANY (p.unit_levels)) AS admitted
+SELECT s.*, u.unit_id IS NOT NULL AND (vp.pol).policy_id IS NOT NULL
+            AND ((vp.pol).unit_levels IS NULL OR u.level = ANY ((vp.pol).unit_levels)) AS admitted
 FROM v_shifts s LEFT JOIN v_units u USING (unit_id)
-LEFT JOIN LATERAL (SELECT (pg_temp.v_policy(u.region, s.d)).*) p ON true;
+LEFT JOIN v_pol vp ON vp.region = u.region AND vp.day = s.d;
 
 -- Open deployments: the earliest open departure supersedes every later day.
 CREATE TEMP TABLE v_open_from ON COMMIT DROP AS
@@ -135,7 +155,8 @@ SELECT l.worker_id, l.d AS date, CASE WHEN l.direct THEN 'direct' ELSE 'other' E
                       pg_temp.v_subsidy(p, CASE WHEN l.direct THEN 'direct' ELSE 'other' END, l.admitted, l.direct)) AS perf_fen,
        l.event_id AS shift_event_id, NULL::text AS deployment_id
 FROM v_local l LEFT JOIN v_units u USING (unit_id)
-LEFT JOIN LATERAL (SELECT (pg_temp.v_policy(u.region, l.d)).*) p ON true
+LEFT JOIN v_pol vp ON vp.region = u.region AND vp.day = l.d
+CROSS JOIN LATERAL (SELECT (vp.pol).*) p
 UNION ALL
 SELECT dd.worker_id, dd.d, 'deployed', COALESCE(w.unit_id, ''), p.policy_id,
        p.policy_id IS NOT NULL,
@@ -146,7 +167,8 @@ SELECT dd.worker_id, dd.d, 'deployed', COALESCE(w.unit_id, ''), p.policy_id,
        NULL, dd.deployment_id
 FROM v_dep_days dd LEFT JOIN v_workers w USING (worker_id)
 LEFT JOIN v_units u ON u.unit_id = w.unit_id
-LEFT JOIN LATERAL (SELECT (pg_temp.v_policy(u.region, dd.d)).*) p ON true;
+LEFT JOIN v_pol vp ON vp.region = u.region AND vp.day = dd.d
+CROSS JOIN LATERAL (SELECT (vp.pol).*) p;
 
 CREATE TEMP TABLE v_open ON COMMIT DROP AS
 SELECT o.worker_id, o.deployment_id, o.from_date, COALESCE(w.unit_id, '') AS unit_id, p.policy_id,
@@ -155,7 +177,8 @@ SELECT o.worker_id, o.deployment_id, o.from_date, COALESCE(w.unit_id, '') AS uni
        pg_temp.v_frontline(p, 'deployed') AS frontline
 FROM v_open_from o LEFT JOIN v_workers w USING (worker_id)
 LEFT JOIN v_units u ON u.unit_id = w.unit_id
-LEFT JOIN LATERAL (SELECT (pg_temp.v_policy(u.region, o.from_date)).*) p ON true;
+LEFT JOIN v_pol vp ON vp.region = u.region AND vp.day = o.from_date
+CROSS JOIN LATERAL (SELECT (vp.pol).*) p;
 
 -- Every difference, both ways, table by table.
 CREATE TEMP TABLE v_diff (what text, key text, detail text) ON COMMIT DROP;
