@@ -66,4 +66,30 @@ void cl_config_restart_keys(const cl_config_t *a, const cl_config_t *b, char *ou
 /** @brief 1 if a librdkafka property holds a secret (never logged). */
 int cl_config_kafka_secret(const char *key);
 
+/**
+ * @brief 1 if @p cfg holds a secret: a password in postgres.conninfo (either
+ * form, see cl_pg_redact()) or a secret librdkafka property.
+ */
+int cl_config_has_secret(const cl_config_t *cfg);
+
+/**
+ * @brief 1 if @p cfg holds a secret and its file (cfg->path) is readable by
+ * its group or by other users; @p mode (may be NULL) receives the file's
+ * permission bits then. 0 otherwise, or when the file cannot be examined.
+ */
+int cl_config_exposed(const cl_config_t *cfg, unsigned *mode);
+
+/**
+ * @brief Split an http.listen value, "HOST:PORT" or "[V6]:PORT", into @p host
+ * and @p port (both NUL-terminated). 0, or -1 when malformed or too long.
+ */
+int cl_config_listen_split(const char *listen, char *host, size_t hsize, char *port, size_t psize);
+
+/**
+ * @brief 1 if the address an http.listen value binds to (the first one its
+ * host resolves to, as the daemon binds) is a loopback address; 0 for any
+ * other address and for a host that does not resolve.
+ */
+int cl_config_listen_loopback(const char *listen);
+
 #endif
