@@ -14,8 +14,9 @@
 #include "common.h"
 
 static const char USAGE[] =
-    "usage: careledger gen --out DIR [--seed N] [--workers N] [--days N] [--start YYYY-MM-DD]\n"
-    "                      [--bad-rate R] [--dup-rate R] [--conflict-rate R] [--config FILE]\n\n"
+    "usage: careledger gen --out DIR [--seed N] [--workers N] [--units N] [--days N]\n"
+    "                      [--start YYYY-MM-DD] [--bad-rate R] [--dup-rate R]\n"
+    "                      [--conflict-rate R] [--config FILE]\n\n"
     "Writes DIR/careledger.reference.jsonl, careledger.shifts.jsonl and\n"
     "careledger.assistance.jsonl: 吉林省, 天津市红桥区, 大连市 and 广东省 with real GB/T 2260\n"
     "codes, units of every kind and level, workers with families, shifts (day, night,\n"
@@ -25,7 +26,8 @@ static const char USAGE[] =
     "duplicates, conflicting duplicates and bad lines at the given rates. DIR/expected.json\n"
     "holds what ingest must end with (accepted, duplicates, dead letters by reason).\n"
     "The same arguments give the same bytes. Defaults: --seed 1 --workers 20000 --days 60\n"
-    "--start 2020-01-24 --bad-rate 0.001 --dup-rate 0.005 --conflict-rate 0.001.\n";
+    "--start 2020-01-24 --bad-rate 0.001 --dup-rate 0.005 --conflict-rate 0.001, and one\n"
+    "unit per 40 workers (at least 12).\n";
 
 /** @brief Parse a number argument; 0 or -1. */
 static int num(const char *s, double lo, double hi, double *out)
@@ -45,7 +47,7 @@ int cl_cli_gen(int argc, char **argv)
     cl_cli_opts_t o;
     cl_config_t cfg;
     const char *dir = NULL, *start = "2020-01-24";
-    double seed = 1, workers = 20000, days = 60, bad = 0.001, dup = 0.005, conf = 0.001;
+    double seed = 1, workers = 20000, days = 60, bad = 0.001, dup = 0.005, conf = 0.001, units = 0;
     char bad_arg[256] = "";
     if (cl_cli_parse_common(argc, argv, &o))
         return 1;
@@ -55,8 +57,9 @@ int cl_cli_gen(int argc, char **argv)
         size_t slot;
     } NUMS[] = {{"--seed", 0, 4294967295.0, 0}, {"--workers", 1, 5000000, 1},
                 {"--days", 1, 1000, 2},         {"--bad-rate", 0, 0.5, 3},
-                {"--dup-rate", 0, 0.5, 4},      {"--conflict-rate", 0, 0.5, 5}};
-    double *slots[] = {&seed, &workers, &days, &bad, &dup, &conf};
+                {"--dup-rate", 0, 0.5, 4},      {"--conflict-rate", 0, 0.5, 5},
+                {"--units", 12, 1000000, 6}};
+    double *slots[] = {&seed, &workers, &days, &bad, &dup, &conf, &units};
     for (int i = 0; i < o.nrest && !bad_arg[0]; i++) {
         const char *a = o.rest[i];
         int known = 0;
@@ -92,6 +95,7 @@ int cl_cli_gen(int argc, char **argv)
     cl_policy_set_t *set = NULL;
     cl_gen_opts_t g = {.seed = (uint64_t)seed,
                        .workers = (long)workers,
+                       .units = (long)units,
                        .days = (int)days,
                        .bad_rate = bad,
                        .dup_rate = dup,

@@ -22,6 +22,9 @@ static const double BUCKETS[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
 static atomic_llong consumed, accepted, duplicates, batches, reloads_ok, reloads_failed;
 static atomic_llong bucket[NBUCKETS + 1];
 static atomic_llong duration_us; /* sum of batch durations */
+/* Wall-clock microseconds of the first message read and of the last batch committed: the
+ * span over which a replay's events/s is measured (bench/ingest). */
+static atomic_llong first_read_us, last_commit_us;
 static atomic_int pg_up[MAX_WORKERS], kafka_up[MAX_WORKERS];
 static int nworkers;
 static time_t started;
@@ -52,9 +55,27 @@ void cl_metrics_init(int workers)
     started = time(NULL);
 }
 
+/** @brief Microseconds since the epoch. */
+static long long wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/** @brief Note that a message was read (only the first one is kept). */
+void cl_metrics_read(void)
+{
+    if (atomic_load_explicit(&first_read_us, memory_order_relaxed))
+        return;
+    long long zero = 0;
+    atomic_compare_exchange_strong(&first_read_us, &zero, wall_us());
+}
+
 /** @brief Add a committed batch. */
 void cl_metrics_batch(long c, long a, long d, double seconds)
 {
+    atomic_store(&last_commit_us, wall_us());
     atomic_fetch_add(&consumed, c);
     atomic_fetch_add(&accepted, a);
     atomic_fetch_add(&duplicates, d);
@@ -197,6 +218,15 @@ void cl_metrics_prometheus(cl_buf_t *o)
                   (double)atomic_load(&duration_us) / 1e6);
     cl_buf_printf(o, "careledger_batch_duration_seconds_count %lld\n",
                   (long long)atomic_load(&batches));
+    cl_buf_printf(o,
+                  "# HELP careledger_first_read_timestamp_seconds When the first message was "
+                  "read (0: none yet).\n# TYPE careledger_first_read_timestamp_seconds gauge\n"
+                  "careledger_first_read_timestamp_seconds %.6f\n"
+                  "# HELP careledger_last_commit_timestamp_seconds When the last batch was "
+                  "committed (0: none yet).\n# TYPE careledger_last_commit_timestamp_seconds "
+                  "gauge\ncareledger_last_commit_timestamp_seconds %.6f\n",
+                  (double)atomic_load(&first_read_us) / 1e6,
+                  (double)atomic_load(&last_commit_us) / 1e6);
     cl_buf_printf(o,
                   "# HELP careledger_postgres_up Workers connected to PostgreSQL.\n"
                   "# TYPE careledger_postgres_up gauge\ncareledger_postgres_up %d\n",

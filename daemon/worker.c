@@ -405,6 +405,7 @@ static void handle_message(cl_worker_t *w, rd_kafka_message_t *m)
         rd_kafka_message_destroy(m);
         return;
     }
+    cl_metrics_read();
     if (!w->batch.n)
         w->batch_first_ms = now_ms();
     if (cl_batch_add(&w->batch, w->dec, topic, m->partition, a->stored, m->offset, m->key,

@@ -414,7 +414,7 @@ static int make_world(gen_t *g, world_t *w)
 {
     const cl_gen_opts_t *o = g->o;
     rng_t r = stream(o->seed, 1);
-    w->n_units = o->workers / 40 > 12 ? o->workers / 40 : 12;
+    w->n_units = o->units > 0 ? o->units : o->workers / 40 > 12 ? o->workers / 40 : 12;
     w->units = calloc((size_t)w->n_units, sizeof *w->units);
     w->n_workers = o->workers > 0 ? o->workers : 1;
     w->workers = calloc((size_t)w->n_workers, sizeof *w->workers);

@@ -294,9 +294,8 @@ static void col_instant(cl_buf_t *b, int present, int64_t us)
     col_text(b, present ? cl_instant_format(us, buf) : NULL);
 }
 
-/** @brief One staged row of a decoded event; @p first: the batch's first copy of its id. */
-static void copy_event(cl_buf_t *b, const cl_batch_part_t *p, const cl_batch_msg_t *m, size_t seq,
-                       int first)
+/** @brief The columns of careledger.events of one decoded event, in EVENT_COLS order. */
+static void copy_event_cols(cl_buf_t *b, const cl_batch_part_t *p, const cl_batch_msg_t *m)
 {
     const cl_event_t *e = &m->ev;
     cl_event_type_t t = e->type;
@@ -352,7 +351,26 @@ static void copy_event(cl_buf_t *b, const cl_batch_part_t *p, const cl_batch_msg
     col_date(b, t == CL_EV_BUDGET_ALLOCATED, e->from);
     col_date(b, t == CL_EV_BUDGET_ALLOCATED, e->to);
     col_text(b, m->payload);
+}
+
+/** @brief One staged row of a decoded event; @p first: the batch's first copy of its id. */
+static void copy_event(cl_buf_t *b, const cl_batch_part_t *p, const cl_batch_msg_t *m, size_t seq,
+                       int first)
+{
+    copy_event_cols(b, p, m);
     cl_buf_printf(b, "\t%zu\t%c\n", seq, first ? 't' : 'f');
+}
+
+const char cl_writer_event_cols[] = EVENT_COLS;
+
+/** @brief COPY text rows of every decoded event of @p b, in cl_writer_event_cols order. */
+void cl_writer_copy_rows(cl_buf_t *out, const cl_batch_t *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (b->msgs[i].decoded) {
+            copy_event_cols(out, &b->parts[b->msgs[i].part], &b->msgs[i]);
+            cl_buf_putc(out, '\n');
+        }
 }
 
 /** @brief FNV-1a of an event id. */

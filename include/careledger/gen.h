@@ -24,6 +24,7 @@ extern const char *const cl_gen_topics[CL_GEN_TOPICS];
 typedef struct cl_gen_opts {
     uint64_t seed;
     long workers;               /* about this many workers */
+    long units;                 /* units (0: one per 40 workers, at least 12) */
     int days;                   /* shifts over this many days from `start` */
     int32_t start;              /* first day (2020-01-24 by default: the first-level response) */
     double bad_rate;            /* share of bad lines among all lines */

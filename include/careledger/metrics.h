@@ -16,6 +16,8 @@
 
 /** @brief Reset everything (call once at start). */
 void cl_metrics_init(int workers);
+/** @brief Note that a message was read (only the first one is kept). */
+void cl_metrics_read(void);
 /** @brief Add a committed batch's outcome and its duration in seconds. */
 void cl_metrics_batch(long consumed, long accepted, long duplicates, double seconds);
 /** @brief Count one dead letter with its reason code. */

@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "careledger/batch.h"
+#include "careledger/buf.h"
 
 typedef enum cl_write_status {
     CL_WRITE_OK = 0,
@@ -80,6 +81,16 @@ void cl_writer_set_hook(cl_writer_t *w, cl_writer_hook_fn fn, void *ctx);
 
 /** @brief The SQLSTATE of the last CL_WRITE_DATA (owned by the writer). */
 const char *cl_writer_last_sqlstate(const cl_writer_t *w);
+
+/** The columns of careledger.events a batch stores, comma-separated. */
+extern const char cl_writer_event_cols[];
+
+/**
+ * @brief Append the COPY text rows (cl_writer_event_cols order) of every
+ * decoded message of @p b to @p out, exactly as the writer stages them: the
+ * baseline of bench/ingest's plain COPY. Borrows both.
+ */
+void cl_writer_copy_rows(cl_buf_t *out, const cl_batch_t *b);
 
 /** @brief Arm a test-only crash at @p point of the @p nth batch (1-based). */
 void cl_writer_set_crash(cl_writer_t *w, cl_crash_point_t point, long nth);
