@@ -443,6 +443,47 @@ void cl_config_restart_keys(const cl_config_t *a, const cl_config_t *b, char *ou
     }
 }
 
+/** @brief Swap every reloadable member of @p a and @p b. */
+void cl_config_take_reloadable(cl_config_t *a, cl_config_t *b)
+{
+    char *ba = (char *)a, *bb = (char *)b;
+    for (size_t i = 0; i < NOPTS; i++) {
+        const opt_t *o = &OPTS[i];
+        if (!o->reload)
+            continue;
+        switch (o->type) {
+        case T_STR:
+        case T_PATH: {
+            char *t = *(char **)(ba + o->off);
+            *(char **)(ba + o->off) = *(char **)(bb + o->off);
+            *(char **)(bb + o->off) = t;
+            break;
+        }
+        case T_INT: {
+            int t = *(int *)(ba + o->off);
+            *(int *)(ba + o->off) = *(int *)(bb + o->off);
+            *(int *)(bb + o->off) = t;
+            break;
+        }
+        case T_STRLIST:
+        case T_PATHLIST: {
+            char **la = (char **)(ba + o->off), **lb = (char **)(bb + o->off);
+            for (size_t k = 0; k < CL_CONFIG_MAX_LIST; k++) {
+                char *t = la[k];
+                la[k] = lb[k];
+                lb[k] = t;
+            }
+            size_t t = *(size_t *)(ba + o->count_off);
+            *(size_t *)(ba + o->count_off) = *(size_t *)(bb + o->count_off);
+            *(size_t *)(bb + o->count_off) = t;
+            break;
+        }
+        case T_KV: /* the Kafka properties are restart-only */
+            break;
+        }
+    }
+}
+
 /** @brief Secret-bearing librdkafka properties. */
 int cl_config_kafka_secret(const char *key)
 {

@@ -199,17 +199,12 @@ static void reload(cl_config_t *cfg, cl_http_t *http, cl_sched_t *sched)
     if (http)
         cl_http_set_reports_dir(http, fresh.reports_out_dir);
     /* Reloadable keys take the new values; restart-only keys stay as running. */
-    char *tmp;
-#define SWAP_STR(m) (tmp = cfg->m, cfg->m = fresh.m, fresh.m = tmp)
-    SWAP_STR(log_level);
-    SWAP_STR(reports_out_dir);
-    SWAP_STR(reports_daily_at);
-    SWAP_STR(lang);
-#undef SWAP_STR
+    cl_config_take_reloadable(cfg, &fresh);
     if (sched)
         cl_sched_configure(sched, cfg);
     cl_metrics_reload(1);
-    cl_log_info("reloaded", "policies=%zu", cl_policy_set_count(set));
+    cl_log_info("reloaded", "policies=%zu jurisdictions=%zu formats=%zu", cl_policy_set_count(set),
+                cfg->n_jurisdictions, cfg->n_formats);
     cl_config_clear(&fresh);
 }
 

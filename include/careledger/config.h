@@ -63,6 +63,14 @@ void cl_config_clear(cl_config_t *cfg);
  */
 void cl_config_restart_keys(const cl_config_t *a, const cl_config_t *b, char *out, size_t size);
 
+/**
+ * @brief After a SIGHUP: swap every reloadable key's value (policies,
+ * reports.*, log.level) between @p running and @p fresh, so that @p running
+ * holds the new ones and @p fresh, which the caller then clears, the old.
+ * Restart-only keys are left as they are.
+ */
+void cl_config_take_reloadable(cl_config_t *running, cl_config_t *fresh);
+
 /** @brief 1 if a librdkafka property holds a secret (never logged). */
 int cl_config_kafka_secret(const char *key);
 

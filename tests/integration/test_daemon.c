@@ -128,9 +128,13 @@ static void test_sighup(void)
         "\"no\":\"1\",\"item\":null,\"title\":\"t\",\"text\":\"x\",\"responsible\":[],\"lead\":[],"
         "\"owner\":null,\"deadline\":null,\"track\":{\"kind\":\"once\",\"scope\":\"worker\","
         "\"eligible\":\"frontline\"}}]}");
+    /* Report settings reload with them (reports.formats: all five → json). */
+    snprintf(it.reports_extra, sizeof it.reports_extra, ",\"formats\":[\"json\"]");
+    CU_ASSERT_EQUAL(cl_it_write_config(&it, 1, 100, 50), 0);
     CU_ASSERT_EQUAL(kill(daemon_proc.pid, SIGHUP), 0);
     sleep(2);
-    CU_ASSERT_EQUAL(cl_it_log_count(&it, "msg=\"reloaded\" policies=6"), 1);
+    CU_ASSERT_EQUAL(cl_it_log_count(&it, "msg=\"reloaded\" policies=6 jurisdictions=0 formats=1"),
+                    1);
     produce("d.jsonl", delivery("zz2", "ZZ-01"));
     CU_ASSERT_EQUAL(cl_it_wait_consumed(&it, 4, 60), 0);
     cl_it_status_t st;

@@ -395,6 +395,31 @@ static void test_exposure(void)
     cl_config_clear(&c);
 }
 
+static void test_take_reloadable(void)
+{
+    cl_config_t run, fresh;
+    char err[512];
+    const char *p = write_config("{\"postgres\":{\"conninfo\":\"dbname=a\"},\"reports\":{"
+                                 "\"formats\":[\"pdf\",\"json\"],\"lang\":\"zh\"}}");
+    CU_ASSERT_EQUAL_FATAL(cl_config_load(p, &run, err, sizeof err), 0);
+    p = write_config("{\"postgres\":{\"conninfo\":\"dbname=b\"},\"reports\":{"
+                     "\"formats\":[\"csv\"],\"jurisdictions\":[\"220000\"],\"lang\":\"en\"},"
+                     "\"log\":{\"level\":\"warn\"}}");
+    CU_ASSERT_EQUAL_FATAL(cl_config_load(p, &fresh, err, sizeof err), 0);
+    cl_config_take_reloadable(&run, &fresh);
+    /* Every reloadable key is the new one; restart-only keys stay as running. */
+    CU_ASSERT_EQUAL(run.n_formats, 1);
+    CU_ASSERT_STRING_EQUAL(run.formats[0], "csv");
+    CU_ASSERT_EQUAL(run.n_jurisdictions, 1);
+    CU_ASSERT_STRING_EQUAL(run.jurisdictions[0], "220000");
+    CU_ASSERT_STRING_EQUAL(run.lang, "en");
+    CU_ASSERT_STRING_EQUAL(run.log_level, "warn");
+    CU_ASSERT_STRING_EQUAL(run.pg_conninfo, "dbname=a");
+    CU_ASSERT_EQUAL(fresh.n_formats, 2);
+    cl_config_clear(&fresh);
+    cl_config_clear(&run);
+}
+
 static void test_listen(void)
 {
     cl_config_t c;
@@ -432,6 +457,7 @@ int cl_test_register(void)
                                       {"libpq messages scrubbed", test_scrub},
                                       {"a readable secret is exposed", test_exposure},
                                       {"HTTP on loopback by default", test_listen},
+                                      {"SIGHUP takes the reloadable keys", test_take_reloadable},
                                       {NULL, NULL}};
     return cl_test_add_suite("core", tests);
 }
