@@ -29,6 +29,8 @@ int cl_cli_report(int argc, char **argv);
 int cl_cli_status(int argc, char **argv);
 /** @brief `careledger dead-letters [--reason R] [--limit N]`. */
 int cl_cli_dead_letters(int argc, char **argv);
+/** @brief `careledger seek --topic T --partition P --offset N`: move a stored offset back. */
+int cl_cli_seek(int argc, char **argv);
 
 /** @brief Print "careledger: <msg>" on stderr; returns 1. */
 int cl_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

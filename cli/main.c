@@ -32,6 +32,8 @@ static const command_t COMMANDS[] = {
      "[--json] [--config FILE]: accepted, duplicates, dead letters, offsets"},
     {"dead-letters", cl_cli_dead_letters,
      "[--reason R] [--limit N] [--config FILE]: list rejected messages"},
+    {"seek", cl_cli_seek,
+     "--topic T --partition P --offset N [--config FILE]: read a partition again from N"},
     {"mock-broker", cl_cli_mock_broker,
      "[--partitions N] [--topics a,b] [--brokers N]: run librdkafka's mock Kafka cluster"},
 };

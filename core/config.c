@@ -7,6 +7,8 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <libgen.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 
 #include "careledger/json.h"
 #include "careledger/log.h"
+#include "careledger/pg.h"
 
 typedef enum opt_type { T_STR, T_INT, T_STRLIST, T_PATHLIST, T_PATH, T_KV } opt_type_t;
 
@@ -292,8 +295,9 @@ static int validate(const cl_config_t *cfg, const char *file, char *err, size_t 
     cl_log_level_t lvl;
     if (cl_log_level_parse(cfg->log_level, &lvl) != 0)
         return cerr(err, errsize, file, "log.level", "expected debug, info, warn or error");
-    const char *colon = strrchr(cfg->http_listen, ':');
-    if (!colon || colon == cfg->http_listen || atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
+    char host[256], port[16];
+    if (cl_config_listen_split(cfg->http_listen, host, sizeof host, port, sizeof port) != 0 ||
+        atoi(port) < 1 || atoi(port) > 65535)
         return cerr(err, errsize, file, "http.listen", "expected HOST:PORT, got \"%s\"",
                     cfg->http_listen);
     if (cfg->n_topics == 0)
@@ -439,9 +443,117 @@ void cl_config_restart_keys(const cl_config_t *a, const cl_config_t *b, char *ou
     }
 }
 
+/** @brief Swap every reloadable member of @p a and @p b. */
+void cl_config_take_reloadable(cl_config_t *a, cl_config_t *b)
+{
+    char *ba = (char *)a, *bb = (char *)b;
+    for (size_t i = 0; i < NOPTS; i++) {
+        const opt_t *o = &OPTS[i];
+        if (!o->reload)
+            continue;
+        switch (o->type) {
+        case T_STR:
+        case T_PATH: {
+            char *t = *(char **)(ba + o->off);
+            *(char **)(ba + o->off) = *(char **)(bb + o->off);
+            *(char **)(bb + o->off) = t;
+            break;
+        }
+        case T_INT: {
+            int t = *(int *)(ba + o->off);
+            *(int *)(ba + o->off) = *(int *)(bb + o->off);
+            *(int *)(bb + o->off) = t;
+            break;
+        }
+        case T_STRLIST:
+        case T_PATHLIST: {
+            char **la = (char **)(ba + o->off), **lb = (char **)(bb + o->off);
+            for (size_t k = 0; k < CL_CONFIG_MAX_LIST; k++) {
+                char *t = la[k];
+                la[k] = lb[k];
+                lb[k] = t;
+            }
+            size_t t = *(size_t *)(ba + o->count_off);
+            *(size_t *)(ba + o->count_off) = *(size_t *)(bb + o->count_off);
+            *(size_t *)(bb + o->count_off) = t;
+            break;
+        }
+        case T_KV: /* the Kafka properties are restart-only */
+            break;
+        }
+    }
+}
+
 /** @brief Secret-bearing librdkafka properties. */
 int cl_config_kafka_secret(const char *key)
 {
     return strstr(key, "password") || strstr(key, "secret") || strstr(key, "sasl.oauthbearer") ||
            strstr(key, "ssl.key.pem") || strstr(key, "ssl_key");
+}
+
+/** @brief Whether the configuration holds a password or another secret. */
+int cl_config_has_secret(const cl_config_t *cfg)
+{
+    char redacted[2048];
+    if (cl_pg_redact(cfg->pg_conninfo, redacted, sizeof redacted) > 0)
+        return 1;
+    for (size_t i = 0; i < cfg->n_kafka; i++)
+        if (cl_config_kafka_secret(cfg->kafka[i].key))
+            return 1;
+    return 0;
+}
+
+/** @brief A secret in a file that group or other users may read. */
+int cl_config_exposed(const cl_config_t *cfg, unsigned *mode)
+{
+    struct stat st;
+    if (!cfg->path || !cl_config_has_secret(cfg) || stat(cfg->path, &st) != 0)
+        return 0;
+    if (mode)
+        *mode = (unsigned)(st.st_mode & 07777);
+    return (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+}
+
+/** @brief Split HOST:PORT or [V6]:PORT. */
+int cl_config_listen_split(const char *listen, char *host, size_t hsize, char *port, size_t psize)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon)
+        return -1;
+    size_t hl = (size_t)(colon - listen);
+    const char *h = listen;
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (hl == 0 || hl >= hsize || !colon[1] || strlen(colon + 1) >= psize)
+        return -1;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    strcpy(port, colon + 1);
+    return 0;
+}
+
+/** @brief Whether the address HTTP binds to (the first that HOST resolves to) is loopback. */
+int cl_config_listen_loopback(const char *listen)
+{
+    char host[256], port[16];
+    struct addrinfo hints, *ai = NULL;
+    if (cl_config_listen_split(listen, host, sizeof host, port, sizeof port) != 0)
+        return 0;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, port, &hints, &ai) != 0 || !ai)
+        return 0;
+    int loop = 0;
+    if (ai->ai_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ai->ai_addr;
+        loop = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    } else if (ai->ai_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+        loop = IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    freeaddrinfo(ai);
+    return loop;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "careledger/buf.h"
+#include "careledger/config.h"
 #include "careledger/log.h"
 #include "careledger/metrics.h"
 
@@ -187,42 +188,12 @@ static enum MHD_Result request_cb(void *cls, struct MHD_Connection *c, const cha
     return ret;
 }
 
-/** @brief Split HOST:PORT / [v6]:PORT. */
-static int split_listen(const char *listen, char *host, size_t hsize, char *port, size_t psize)
-{
-    const char *colon = strrchr(listen, ':');
-    if (!colon)
-        return -1;
-    size_t hl = (size_t)(colon - listen);
-    const char *h = listen;
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    if (hl == 0 || hl >= hsize || strlen(colon + 1) >= psize)
-        return -1;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    strcpy(port, colon + 1);
-    return 0;
-}
-
-/** @brief Loopback check. */
-int cl_http_is_loopback(const char *listen)
-{
-    char host[256], port[16];
-    if (split_listen(listen, host, sizeof host, port, sizeof port))
-        return 0;
-    return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-           strcmp(host, "::1") == 0;
-}
-
 /** @brief Start serving. */
 cl_http_t *cl_http_create(const char *listen, const char *reports_dir, char *err, size_t errsize)
 {
     char host[256], port[16];
     struct addrinfo hints, *ai = NULL;
-    if (split_listen(listen, host, sizeof host, port, sizeof port)) {
+    if (cl_config_listen_split(listen, host, sizeof host, port, sizeof port)) {
         snprintf(err, errsize, "http.listen: expected HOST:PORT, got \"%s\"", listen);
         return NULL;
     }

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -154,16 +153,15 @@ static cl_policy_set_t *load_policies(const cl_config_t *cfg)
     return set;
 }
 
-/** @brief Warn about a world-readable configuration that holds a secret. */
+/** @brief Warn when the configuration holds a secret that other users may read. */
 static void check_config_secrets(const cl_config_t *cfg)
 {
-    struct stat st;
-    int secret = strstr(cfg->pg_conninfo, "password") != NULL;
-    for (size_t i = 0; i < cfg->n_kafka; i++)
-        secret |= cl_config_kafka_secret(cfg->kafka[i].key);
-    if (secret && stat(cfg->path, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)))
-        cl_log_warn("the configuration holds a secret and is readable by other users",
-                    "path=\"%s\" hint=\"chmod 600\"", cfg->path);
+    unsigned mode = 0;
+    char q[1100];
+    if (cl_config_exposed(cfg, &mode))
+        cl_log_warn("the configuration holds a secret and other users may read it",
+                    "path=%s mode=%04o hint=%s", cl_log_quote(q, sizeof q, cfg->path), mode,
+                    "\"chmod 600 the file (owner: the daemon's user)\"");
 }
 
 /** @brief SIGHUP: reload reloadable keys and policies, keeping the old ones when bad. */
@@ -177,6 +175,7 @@ static void reload(cl_config_t *cfg, cl_http_t *http, cl_sched_t *sched)
                      cl_log_quote(q, sizeof q, err));
         return;
     }
+    check_config_secrets(&fresh);
     cl_policy_set_t *set = load_policies(&fresh);
     if (!set) {
         cl_metrics_reload(0);
@@ -200,17 +199,12 @@ static void reload(cl_config_t *cfg, cl_http_t *http, cl_sched_t *sched)
     if (http)
         cl_http_set_reports_dir(http, fresh.reports_out_dir);
     /* Reloadable keys take the new values; restart-only keys stay as running. */
-    char *tmp;
-#define SWAP_STR(m) (tmp = cfg->m, cfg->m = fresh.m, fresh.m = tmp)
-    SWAP_STR(log_level);
-    SWAP_STR(reports_out_dir);
-    SWAP_STR(reports_daily_at);
-    SWAP_STR(lang);
-#undef SWAP_STR
+    cl_config_take_reloadable(cfg, &fresh);
     if (sched)
         cl_sched_configure(sched, cfg);
     cl_metrics_reload(1);
-    cl_log_info("reloaded", "policies=%zu", cl_policy_set_count(set));
+    cl_log_info("reloaded", "policies=%zu jurisdictions=%zu formats=%zu", cl_policy_set_count(set),
+                cfg->n_jurisdictions, cfg->n_formats);
     cl_config_clear(&fresh);
 }
 
@@ -296,8 +290,10 @@ int main(int argc, char **argv)
     cl_log_info("starting", "workers=%d topics=%zu policies=%zu postgres=%s http=%s", nworkers,
                 cfg.n_topics, cl_policy_set_count(set), cl_log_quote(q, sizeof q, redacted),
                 cfg.http_listen);
-    if (!cl_http_is_loopback(cfg.http_listen))
-        cl_log_warn("the HTTP endpoint listens beyond loopback", "listen=%s", cfg.http_listen);
+    if (!cl_config_listen_loopback(cfg.http_listen))
+        cl_log_warn("the HTTP endpoint listens beyond loopback: /metrics and /reports/ are "
+                    "open to the network",
+                    "listen=%s", cl_log_quote(q, sizeof q, cfg.http_listen));
     cl_http_t *http = cl_http_create(cfg.http_listen, cfg.reports_out_dir, err, sizeof err);
     if (!http) {
         cl_log_error("http endpoint failed", "error=%s", cl_log_quote(q, sizeof q, err));

@@ -50,7 +50,7 @@ struct cl_worker {
     long long batch_first_ms;
     assigned_t parts[MAX_ASSIGNED];
     size_t nparts;
-    int pg_up, kafka_up;
+    int pg_up, kafka_up; /* pg_up -1: not tried yet, so the first outcome is logged */
     int backoff_ms;
     char last_err[1024];
 };
@@ -616,6 +616,7 @@ cl_worker_t *cl_worker_create(int id, const cl_config_t *cfg, cl_crash_point_t c
     w->id = id;
     w->cfg = cfg;
     w->kafka_up = 1;
+    w->pg_up = -1;
     cl_batch_init(&w->batch);
     cl_batch_init(&w->spare);
     w->pol = cl_daemon_policies_acquire(&w->pol_gen);

@@ -62,7 +62,11 @@ int cl_kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value, char
 {
     char why[512];
     if (rd_kafka_conf_set(conf, key, value, why, sizeof why) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errsize, "kafka.%s: %s", key, why);
+        /* librdkafka quotes a rejected value: never a secret one. */
+        if (cl_config_kafka_secret(key) && *value && strstr(why, value))
+            snprintf(err, errsize, "kafka.%s: invalid value (not shown: it is a secret)", key);
+        else
+            snprintf(err, errsize, "kafka.%s: %s", key, why);
         return -1;
     }
     return 0;

@@ -63,7 +63,41 @@ void cl_config_clear(cl_config_t *cfg);
  */
 void cl_config_restart_keys(const cl_config_t *a, const cl_config_t *b, char *out, size_t size);
 
+/**
+ * @brief After a SIGHUP: swap every reloadable key's value (policies,
+ * reports.*, log.level) between @p running and @p fresh, so that @p running
+ * holds the new ones and @p fresh, which the caller then clears, the old.
+ * Restart-only keys are left as they are.
+ */
+void cl_config_take_reloadable(cl_config_t *running, cl_config_t *fresh);
+
 /** @brief 1 if a librdkafka property holds a secret (never logged). */
 int cl_config_kafka_secret(const char *key);
+
+/**
+ * @brief 1 if @p cfg holds a secret: a password in postgres.conninfo (either
+ * form, see cl_pg_redact()) or a secret librdkafka property.
+ */
+int cl_config_has_secret(const cl_config_t *cfg);
+
+/**
+ * @brief 1 if @p cfg holds a secret and its file (cfg->path) is readable by
+ * its group or by other users; @p mode (may be NULL) receives the file's
+ * permission bits then. 0 otherwise, or when the file cannot be examined.
+ */
+int cl_config_exposed(const cl_config_t *cfg, unsigned *mode);
+
+/**
+ * @brief Split an http.listen value, "HOST:PORT" or "[V6]:PORT", into @p host
+ * and @p port (both NUL-terminated). 0, or -1 when malformed or too long.
+ */
+int cl_config_listen_split(const char *listen, char *host, size_t hsize, char *port, size_t psize);
+
+/**
+ * @brief 1 if the address an http.listen value binds to (the first one its
+ * host resolves to, as the daemon binds) is a loopback address; 0 for any
+ * other address and for a host that does not resolve.
+ */
+int cl_config_listen_loopback(const char *listen);
 
 #endif

@@ -20,7 +20,5 @@ cl_http_t *cl_http_create(const char *listen, const char *reports_dir, char *err
 void cl_http_set_reports_dir(cl_http_t *h, const char *reports_dir);
 /** @brief Stop serving and free (NULL is fine). */
 void cl_http_destroy(cl_http_t *h);
-/** @brief 1 if @p listen names a loopback address. */
-int cl_http_is_loopback(const char *listen);
 
 #endif

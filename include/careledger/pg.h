@@ -18,10 +18,23 @@ PGconn *cl_pg_connect(const char *conninfo, const char *application_name, char *
                       size_t errsize);
 
 /**
- * @brief Copy @p conninfo into @p out with every password masked, for logs
- * and status output. Handles key=value and postgresql:// URI forms.
+ * @brief Copy @p conninfo into @p out (always NUL-terminated, cut at @p size)
+ * with every password masked, for logs and status output. Handles the
+ * key=value form (password, sslpassword; quoted and escaped values) and the
+ * postgresql:// URI form (user:PASSWORD@, ?password=). Where the text does
+ * not parse and names a password, everything from there on is masked.
+ * @return the number of values masked (> 0: the conninfo holds a secret).
  */
-void cl_pg_redact(const char *conninfo, char *out, size_t size);
+int cl_pg_redact(const char *conninfo, char *out, size_t size);
+
+/**
+ * @brief Copy @p msg, a libpq message about connecting with @p conninfo,
+ * into @p out with every password hidden: the conninfo's password values and
+ * $PGPASSWORD wherever they appear, and, when libpq cannot parse @p conninfo
+ * (its messages then quote pieces of it), every quoted fragment that the
+ * redacted conninfo does not show. Pure: parses, never connects.
+ */
+void cl_pg_scrub(const char *msg, const char *conninfo, char *out, size_t size);
 
 /** @brief Run a statement without results; 0, or -1 with the error in @p err. */
 int cl_pg_exec(PGconn *conn, const char *sql, char *err, size_t errsize);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "careledger/config.h"
@@ -271,20 +272,176 @@ static void test_config(void)
     CU_ASSERT_FALSE(cl_config_kafka_secret("bootstrap.servers"));
 }
 
+/** @brief cl_pg_redact() of @p in equals @p want, and masks @p n values. */
+static void redacts(const char *in, const char *want, int n)
+{
+    char out[512];
+    int got = cl_pg_redact(in, out, sizeof out);
+    if (strcmp(out, want) != 0 || got != n)
+        fprintf(stderr, "\n  redact(%s) = %s (%d), expected %s (%d)\n", in, out, got, want, n);
+    CU_ASSERT_STRING_EQUAL(out, want);
+    CU_ASSERT_EQUAL(got, n);
+}
+
 static void test_redaction(void)
 {
-    char out[256];
-    cl_pg_redact("host=db user=app password=s3cret dbname=x", out, sizeof out);
-    CU_ASSERT_STRING_EQUAL(out, "host=db user=app password=*** dbname=x");
-    cl_pg_redact("password = 'a b\\'c' host=db", out, sizeof out);
-    CU_ASSERT_STRING_EQUAL(out, "password=*** host=db");
-    cl_pg_redact("postgresql://app:s3cret@db:5432/x?sslmode=require", out, sizeof out);
-    CU_ASSERT_STRING_EQUAL(out, "postgresql://app:***@db:5432/x?sslmode=require");
-    cl_pg_redact("postgresql://db/x?password=s3cret&user=u", out, sizeof out);
-    CU_ASSERT_STRING_EQUAL(out, "postgresql://db/x?password=***&user=u");
-    CU_ASSERT_PTR_NULL(strstr(out, "s3cret"));
+    redacts("host=db user=app password=s3cret dbname=x", "host=db user=app password=*** dbname=x",
+            1);
+    redacts("password = 'a b\\'c' host=db", "password=*** host=db", 1);
+    redacts("postgresql://app:s3cret@db:5432/x?sslmode=require",
+            "postgresql://app:***@db:5432/x?sslmode=require", 1);
+    redacts("postgresql://db/x?password=s3cret&user=u", "postgresql://db/x?password=***&user=u", 1);
+    /* No secret: unchanged, nothing counted. */
+    redacts("dbname=careledger", "dbname=careledger", 0);
+    redacts("", "", 0);
+    redacts("postgres://app@db/x", "postgres://app@db/x", 0);
+    /* Tabs separate like spaces; an unquoted value may escape a space. */
+    redacts("host=db\tpassword=s3\\ cret\tdbname=x", "host=db\tpassword=***\tdbname=x", 1);
+    redacts("sslpassword=k3y host=db", "sslpassword=*** host=db", 1);
+    /* Unparsable text after a password: the rest is masked, the part before is kept. */
+    redacts("dbname=x password=s3 cret", "dbname=x password=*** ***", 2);
+    redacts("dbname=x password='s3cret", "dbname=x password=***", 1);
+    /* A password holding '@' or '/' unencoded is hidden whole. */
+    redacts("postgresql://app:s3@c/ret@db/x", "postgresql://app:***@db/x", 1);
+    /* A URI libpq cannot parse hides everything after a password parameter. */
+    redacts("postgresql://db/x?password=s3&cret", "postgresql://db/x?password=***", 1);
+    redacts("postgresql://db/x?password=s3cret&user=u&x", "postgresql://db/x?password=***", 1);
+    /* Never more than the buffer. */
+    char small[8];
+    cl_pg_redact("password=s3cret dbname=careledger", small, sizeof small);
+    CU_ASSERT_EQUAL(strlen(small), 7);
+    CU_ASSERT_PTR_NULL(strstr(small, "s3"));
     char q[64];
     CU_ASSERT_STRING_EQUAL(cl_log_quote(q, sizeof q, "a \"b\"\n"), "\"a \\\"b\\\"\\n\"");
+}
+
+/** @brief cl_pg_scrub() of libpq's message @p msg about @p conninfo equals @p want. */
+static void scrubs(const char *msg, const char *conninfo, const char *want)
+{
+    char out[512];
+    cl_pg_scrub(msg, conninfo, out, sizeof out);
+    if (strcmp(out, want) != 0)
+        fprintf(stderr, "\n  scrub(%s) = %s, expected %s\n", msg, out, want);
+    CU_ASSERT_STRING_EQUAL(out, want);
+}
+
+static void test_scrub(void)
+{
+    unsetenv("PGPASSWORD");
+    /* The messages are libpq 15's own, for these conninfo strings. */
+    scrubs("invalid percent-encoded token: \"SEK%zzRIT\"\n", "postgresql://u:SEK%zzRIT@h/db",
+           "invalid percent-encoded token: \"***\"\n");
+    scrubs("end of string reached when looking for matching \"]\" in IPv6 host address in URI: "
+           "\"postgresql://u:SEKRIT@[::1/db\"\n",
+           "postgresql://u:SEKRIT@[::1/db",
+           "end of string reached when looking for matching \"]\" in IPv6 host address in URI: "
+           "\"***\"\n");
+    scrubs("missing \"=\" after \"RIT\" in connection info string\n", "password=SEK RIT",
+           "missing \"=\" after \"***\" in connection info string\n");
+    /* What does not come from a password stays: an unknown key, a host. */
+    scrubs("invalid connection option \"passwrd\"\n", "dbname=x passwrd=1",
+           "invalid connection option \"passwrd\"\n");
+    scrubs("connection to server on socket \"/x/.s.PGSQL.5432\" failed", "host=/x password=SEKRIT",
+           "connection to server on socket \"/x/.s.PGSQL.5432\" failed");
+    /* A parsed password, and $PGPASSWORD, are hidden wherever they appear. */
+    scrubs("role \"SEKRIT\" does not exist", "user=SEKRIT password=SEKRIT",
+           "role \"***\" does not exist");
+    setenv("PGPASSWORD", "ENVSEKRIT", 1);
+    scrubs("echo ENVSEKRIT and ENVSEKRIT", "", "echo *** and ***");
+    unsetenv("PGPASSWORD");
+    /* A short secret never overflows the buffer, nor loops on its own mask. */
+    char out[8];
+    cl_pg_scrub("a*b*c*d*e*f", "password=*", out, sizeof out);
+    CU_ASSERT_STRING_EQUAL(out, "a***b");
+    cl_pg_scrub("xyxyxyxyxy", "password=y", out, sizeof out);
+    CU_ASSERT_STRING_EQUAL(out, "x***x");
+}
+
+/** @brief Set a file's permission bits. */
+static void set_mode(const char *path, unsigned mode)
+{
+    CU_ASSERT_EQUAL(chmod(path, mode), 0);
+}
+
+static void test_exposure(void)
+{
+    cl_config_t c;
+    char err[512];
+    unsigned mode = 0;
+    /* A password in the conninfo, in either form, or a secret Kafka property. */
+    static const char *const secret[] = {
+        "{\"postgres\":{\"conninfo\":\"dbname=x password=s3cret\"}}",
+        "{\"postgres\":{\"conninfo\":\"postgresql://u:s3cret@db/x\"}}",
+        "{\"kafka\":{\"sasl.password\":\"s3cret\"}}", NULL};
+    for (int i = 0; secret[i]; i++) {
+        const char *p = write_config(secret[i]);
+        CU_ASSERT_EQUAL_FATAL(cl_config_load(p, &c, err, sizeof err), 0);
+        CU_ASSERT_TRUE(cl_config_has_secret(&c));
+        set_mode(p, 0644);
+        CU_ASSERT_TRUE(cl_config_exposed(&c, &mode));
+        CU_ASSERT_EQUAL(mode, 0644);
+        set_mode(p, 0640);
+        CU_ASSERT_TRUE(cl_config_exposed(&c, NULL));
+        set_mode(p, 0600);
+        CU_ASSERT_FALSE(cl_config_exposed(&c, NULL));
+        cl_config_clear(&c);
+    }
+    /* No secret: readable by all is fine. */
+    const char *p = write_config("{\"postgres\":{\"conninfo\":\"dbname=x\"}}");
+    CU_ASSERT_EQUAL_FATAL(cl_config_load(p, &c, err, sizeof err), 0);
+    set_mode(p, 0644);
+    CU_ASSERT_FALSE(cl_config_has_secret(&c));
+    CU_ASSERT_FALSE(cl_config_exposed(&c, NULL));
+    cl_config_clear(&c);
+}
+
+static void test_take_reloadable(void)
+{
+    cl_config_t run, fresh;
+    char err[512];
+    const char *p = write_config("{\"postgres\":{\"conninfo\":\"dbname=a\"},\"reports\":{"
+                                 "\"formats\":[\"pdf\",\"json\"],\"lang\":\"zh\"}}");
+    CU_ASSERT_EQUAL_FATAL(cl_config_load(p, &run, err, sizeof err), 0);
+    p = write_config("{\"postgres\":{\"conninfo\":\"dbname=b\"},\"reports\":{"
+                     "\"formats\":[\"csv\"],\"jurisdictions\":[\"220000\"],\"lang\":\"en\"},"
+                     "\"log\":{\"level\":\"warn\"}}");
+    CU_ASSERT_EQUAL_FATAL(cl_config_load(p, &fresh, err, sizeof err), 0);
+    cl_config_take_reloadable(&run, &fresh);
+    /* Every reloadable key is the new one; restart-only keys stay as running. */
+    CU_ASSERT_EQUAL(run.n_formats, 1);
+    CU_ASSERT_STRING_EQUAL(run.formats[0], "csv");
+    CU_ASSERT_EQUAL(run.n_jurisdictions, 1);
+    CU_ASSERT_STRING_EQUAL(run.jurisdictions[0], "220000");
+    CU_ASSERT_STRING_EQUAL(run.lang, "en");
+    CU_ASSERT_STRING_EQUAL(run.log_level, "warn");
+    CU_ASSERT_STRING_EQUAL(run.pg_conninfo, "dbname=a");
+    CU_ASSERT_EQUAL(fresh.n_formats, 2);
+    cl_config_clear(&fresh);
+    cl_config_clear(&run);
+}
+
+static void test_listen(void)
+{
+    cl_config_t c;
+    char host[64], port[16];
+    /* Loopback unless configured otherwise. */
+    CU_ASSERT_EQUAL_FATAL(cl_config_defaults(&c), 0);
+    CU_ASSERT_STRING_EQUAL(c.http_listen, "127.0.0.1:9187");
+    cl_config_clear(&c);
+    CU_ASSERT_EQUAL(cl_config_listen_split("[::1]:9187", host, sizeof host, port, sizeof port), 0);
+    CU_ASSERT_STRING_EQUAL(host, "::1");
+    CU_ASSERT_STRING_EQUAL(port, "9187");
+    CU_ASSERT_EQUAL(cl_config_listen_split(":9187", host, sizeof host, port, sizeof port), -1);
+    CU_ASSERT_EQUAL(cl_config_listen_split("db:", host, sizeof host, port, sizeof port), -1);
+    CU_ASSERT_TRUE(cl_config_listen_loopback("127.0.0.1:9187"));
+    CU_ASSERT_TRUE(cl_config_listen_loopback("127.1.2.3:9187"));
+    CU_ASSERT_TRUE(cl_config_listen_loopback("[::1]:9187"));
+    CU_ASSERT_TRUE(cl_config_listen_loopback("localhost:9187"));
+    CU_ASSERT_FALSE(cl_config_listen_loopback("0.0.0.0:9187"));
+    CU_ASSERT_FALSE(cl_config_listen_loopback("[::]:9187"));
+    CU_ASSERT_FALSE(cl_config_listen_loopback("10.1.2.3:9187"));
+    /* A name is judged by what it resolves to, not by how it starts. */
+    CU_ASSERT_FALSE(cl_config_listen_loopback("127.example.invalid:9187"));
 }
 
 int cl_test_register(void)
@@ -297,6 +454,10 @@ int cl_test_register(void)
                                       {"SHA-256 vectors", test_sha256},
                                       {"configuration table", test_config},
                                       {"secrets redacted", test_redaction},
+                                      {"libpq messages scrubbed", test_scrub},
+                                      {"a readable secret is exposed", test_exposure},
+                                      {"HTTP on loopback by default", test_listen},
+                                      {"SIGHUP takes the reloadable keys", test_take_reloadable},
                                       {NULL, NULL}};
     return cl_test_add_suite("core", tests);
 }
