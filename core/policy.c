@@ -743,15 +743,28 @@ void cl_policy_destroy(cl_policy_t *p)
 /** @brief Load and validate one file. */
 cl_policy_t *cl_policy_load_file(const char *path, char *err, size_t errsize)
 {
-    load_ctx_t c = {path, err, errsize, 0};
-    cl_policy_t *pol = NULL;
-    cJSON *root = NULL;
     size_t len;
-    char why[160];
-    char *region = NULL;
     char *buf = read_file(path, &len, err, errsize);
     if (!buf)
         return NULL;
+    cl_policy_t *pol = cl_policy_load_mem(path, buf, len, err, errsize);
+    free(buf);
+    return pol;
+}
+
+/** @brief Load and validate one policy document held in memory. */
+cl_policy_t *cl_policy_load_mem(const char *path, const char *buf, size_t len, char *err,
+                                size_t errsize)
+{
+    load_ctx_t c = {path, err, errsize, 0};
+    cl_policy_t *pol = NULL;
+    cJSON *root = NULL;
+    char why[160];
+    char *region = NULL;
+    if (len > MAX_FILE_BYTES) {
+        snprintf(err, errsize, "%s: larger than 4 MiB", path);
+        return NULL;
+    }
     if (cl_json_check(buf, len, why, sizeof why) != CL_JSON_OK) {
         perr(&c, "$", "not strict JSON: %s", why);
         goto error;
@@ -823,12 +836,10 @@ cl_policy_t *cl_policy_load_file(const char *path, char *err, size_t errsize)
     }
     free(region);
     cJSON_Delete(root);
-    free(buf);
     return pol;
 error:
     free(region);
     cJSON_Delete(root);
-    free(buf);
     cl_policy_destroy(pol);
     return NULL;
 }
