@@ -193,11 +193,14 @@ static int set_opt(cl_config_t *cfg, const opt_t *o, const cJSON *v, const char 
         return *dst ? 0 : cerr(err, errsize, file, o->key, "out of memory");
     }
     case T_INT:
-        if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble)
+        if (!cJSON_IsNumber(v))
             return cerr(err, errsize, file, o->key, "expected an integer");
-        if ((long)v->valuedouble < o->min || (long)v->valuedouble > o->max)
-            return cerr(err, errsize, file, o->key, "%ld out of range (%ld..%ld)",
-                        (long)v->valuedouble, o->min, o->max);
+        /* Range as a double first: converting one beyond long is undefined behaviour. */
+        if (v->valuedouble < (double)o->min || v->valuedouble > (double)o->max)
+            return cerr(err, errsize, file, o->key, "%.15g out of range (%ld..%ld)", v->valuedouble,
+                        o->min, o->max);
+        if (v->valuedouble != (double)(long)v->valuedouble)
+            return cerr(err, errsize, file, o->key, "expected an integer");
         *(int *)(base + o->off) = (int)v->valuedouble;
         return 0;
     case T_STRLIST:
@@ -242,7 +245,8 @@ static int set_opt(cl_config_t *cfg, const opt_t *o, const cJSON *v, const char 
                 val = it->valuestring;
             else if (cJSON_IsBool(it))
                 val = cJSON_IsTrue(it) ? "true" : "false";
-            else if (cJSON_IsNumber(it) && it->valuedouble == (double)(long long)it->valuedouble)
+            else if (cJSON_IsNumber(it) && it->valuedouble > -9.0e18 && it->valuedouble < 9.0e18 &&
+                     it->valuedouble == (double)(long long)it->valuedouble)
                 val = (snprintf(num, sizeof num, "%lld", (long long)it->valuedouble), num);
             else
                 return cerr(err, errsize, file, "kafka", "%s: expected a string, number or boolean",

@@ -184,10 +184,16 @@ static int get_int(load_ctx_t *c, const cJSON *obj, const char *path, const char
     if (!v)
         return required ? perr(c, subpath(p, sizeof p, path, key), "missing (expected an integer)")
                         : 0;
-    double d = v->valuedouble;
-    if (!cJSON_IsNumber(v) || d != (double)(int64_t)d)
+    if (!cJSON_IsNumber(v))
         return perr(c, subpath(p, sizeof p, path, key), "wrong type (expected an integer)");
-    if ((int64_t)d < lo || (int64_t)d > hi || d > 9.0e15)
+    /* Compare as a double first: converting one beyond int64 is undefined behaviour. */
+    double d = v->valuedouble;
+    if (d < -9.0e15 || d > 9.0e15)
+        return perr(c, subpath(p, sizeof p, path, key), "%g out of range (expected %lld..%lld)", d,
+                    (long long)lo, (long long)hi);
+    if (d != (double)(int64_t)d)
+        return perr(c, subpath(p, sizeof p, path, key), "wrong type (expected an integer)");
+    if ((int64_t)d < lo || (int64_t)d > hi)
         return perr(c, subpath(p, sizeof p, path, key), "%.0f out of range (expected %lld..%lld)",
                     d, (long long)lo, (long long)hi);
     *out = (int64_t)d;
@@ -653,13 +659,14 @@ static int parse_settings(load_ctx_t *c, const cJSON *root, cl_settings_t *s)
     const cJSON *leg = cJSON_GetObjectItemCaseSensitive(root, "legend");
     if (leg) {
         const cJSON *a = cJSON_GetArrayItem(leg, 0), *b = cJSON_GetArrayItem(leg, 1);
+        /* Range before the int conversion, which is undefined beyond int. */
         if (!cJSON_IsArray(leg) || cJSON_GetArraySize(leg) != 2 || !cJSON_IsNumber(a) ||
-            !cJSON_IsNumber(b) || a->valuedouble != (int)a->valuedouble ||
-            b->valuedouble != (int)b->valuedouble || a->valueint < 0 || a->valueint > b->valueint ||
-            b->valueint > 100)
+            !cJSON_IsNumber(b) ||
+            !(a->valuedouble >= 0 && a->valuedouble <= b->valuedouble && b->valuedouble <= 100) ||
+            a->valuedouble != (int)a->valuedouble || b->valuedouble != (int)b->valuedouble)
             return perr(c, "$.legend", "expected [a, b], integers with 0 <= a <= b <= 100");
-        s->legend[0] = a->valueint;
-        s->legend[1] = b->valueint;
+        s->legend[0] = (int)a->valuedouble;
+        s->legend[1] = (int)b->valuedouble;
         s->set |= CL_SET_LEGEND;
     }
     const cJSON *fund = cJSON_GetObjectItemCaseSensitive(root, "funding");
@@ -743,15 +750,28 @@ void cl_policy_destroy(cl_policy_t *p)
 /** @brief Load and validate one file. */
 cl_policy_t *cl_policy_load_file(const char *path, char *err, size_t errsize)
 {
-    load_ctx_t c = {path, err, errsize, 0};
-    cl_policy_t *pol = NULL;
-    cJSON *root = NULL;
     size_t len;
-    char why[160];
-    char *region = NULL;
     char *buf = read_file(path, &len, err, errsize);
     if (!buf)
         return NULL;
+    cl_policy_t *pol = cl_policy_load_mem(path, buf, len, err, errsize);
+    free(buf);
+    return pol;
+}
+
+/** @brief Load and validate one policy document held in memory. */
+cl_policy_t *cl_policy_load_mem(const char *path, const char *buf, size_t len, char *err,
+                                size_t errsize)
+{
+    load_ctx_t c = {path, err, errsize, 0};
+    cl_policy_t *pol = NULL;
+    cJSON *root = NULL;
+    char why[160];
+    char *region = NULL;
+    if (len > MAX_FILE_BYTES) {
+        snprintf(err, errsize, "%s: larger than 4 MiB", path);
+        return NULL;
+    }
     if (cl_json_check(buf, len, why, sizeof why) != CL_JSON_OK) {
         perr(&c, "$", "not strict JSON: %s", why);
         goto error;
@@ -823,12 +843,10 @@ cl_policy_t *cl_policy_load_file(const char *path, char *err, size_t errsize)
     }
     free(region);
     cJSON_Delete(root);
-    free(buf);
     return pol;
 error:
     free(region);
     cJSON_Delete(root);
-    free(buf);
     cl_policy_destroy(pol);
     return NULL;
 }

@@ -284,8 +284,8 @@ static const char *tzs_date(const char *p, tz_rule_date_t *r)
             r->w < 1 || r->w > 5 || r->d < 0 || r->d > 6)
             return NULL;
         p++;
-        for (int dots = 0; *p && (*p == '.' || (*p >= '0' && *p <= '9')); p++)
-            dots += *p == '.';
+        while (*p == '.' || (*p >= '0' && *p <= '9'))
+            p++;
     } else {
         r->form = 'N';
         if (*p == 'J') {

@@ -154,7 +154,14 @@ typedef struct cl_policy_set cl_policy_set_t;
  * "FILE: $.path: what is wrong (expected …)" in @p err.
  */
 cl_policy_t *cl_policy_load_file(const char *path, char *err, size_t errsize);
-/** @brief Free a policy loaded with cl_policy_load_file(). */
+/**
+ * @brief Load one policy document from memory (@p buf of @p len bytes, not
+ * necessarily NUL-terminated, borrowed); @p path names it in messages.
+ * @return as cl_policy_load_file().
+ */
+cl_policy_t *cl_policy_load_mem(const char *path, const char *buf, size_t len, char *err,
+                                size_t errsize);
+/** @brief Free a policy loaded with cl_policy_load_file() or cl_policy_load_mem(). */
 void cl_policy_destroy(cl_policy_t *p);
 
 /**

@@ -255,6 +255,16 @@ static void test_config(void)
     p = write_config("{\"ingest\":{\"batch_max\":0}}");
     CU_ASSERT_EQUAL(cl_config_load(p, &c, err, sizeof err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "ingest.batch_max: 0 out of range"));
+    /* A number beyond long is out of range, not converted first (undefined behaviour). */
+    p = write_config("{\"ingest\":{\"batch_max\":1e300}}");
+    CU_ASSERT_EQUAL(cl_config_load(p, &c, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "ingest.batch_max: 1e+300 out of range"));
+    p = write_config("{\"ingest\":{\"batch_max\":2.5}}");
+    CU_ASSERT_EQUAL(cl_config_load(p, &c, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "ingest.batch_max: expected an integer"));
+    p = write_config("{\"kafka\":{\"fetch.max.bytes\":1e300}}");
+    CU_ASSERT_EQUAL(cl_config_load(p, &c, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "fetch.max.bytes: expected a string, number or boolean"));
     p = write_config("{\"reports\":{\"daily_at\":\"25:00\"}}");
     CU_ASSERT_EQUAL(cl_config_load(p, &c, err, sizeof err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "reports.daily_at"));

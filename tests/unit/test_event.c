@@ -338,6 +338,318 @@ static void test_hostile(void)
     accept(arr);
 }
 
+/** @brief A message of @p len bytes (at least 200): a valid event padded by an unknown field. */
+static char *padded(size_t len)
+{
+    char *m = malloc(len + 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    int n =
+        snprintf(m, len + 1,
+                 "{" ENV "\"event_id\":\"pad\",\"type\":\"injury.recognized\",\"case_id\":\"K\","
+                 "\"date\":\"2020-02-01\",\"pad\":\"");
+    memset(m + n, 'a', len - (size_t)n);
+    memcpy(m + len - 2, "\"}", 3);
+    return m;
+}
+
+/** @brief Decode @p len bytes (not NUL-terminated: an exact heap copy) and expect @p code. */
+static void expect_bytes(const char *buf, size_t len, const char *code)
+{
+    char *copy = malloc(len ? len : 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+    memcpy(copy, buf, len);
+    int rc = cl_event_decode(dec, copy, len, &ev, &rej);
+    free(copy);
+    CU_ASSERT_EQUAL(rc, -1);
+    if (rc != -1 || strcmp(rej.code, code) != 0)
+        fprintf(stderr, "\n  expected %s, got %s (%s)\n", code, rc ? rej.code : "accepted",
+                rej.detail);
+    CU_ASSERT_STRING_EQUAL(rej.code, code);
+}
+
+static void test_hostile_size(void)
+{
+    /* 64 KiB + 1 byte: too large, whatever it holds; 64 KiB exactly is read. */
+    char *m = padded(CL_EVENT_MAX_BYTES + 1);
+    CU_ASSERT_EQUAL(strlen(m), CL_EVENT_MAX_BYTES + 1);
+    expect(m, "too_large");
+    CU_ASSERT_STRING_EQUAL(rej.detail, "65537 bytes, at most 65536");
+    free(m);
+    m = padded(CL_EVENT_MAX_BYTES);
+    accept(m);
+    free(m);
+    /* Size is judged before anything else: 64 KiB + 1 of garbage, 1 MiB of NUL bytes. */
+    size_t big = 1 << 20;
+    char *junk = calloc(big, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(junk);
+    expect_bytes(junk, big, "too_large");
+    memset(junk, 0xff, CL_EVENT_MAX_BYTES + 1);
+    expect_bytes(junk, CL_EVENT_MAX_BYTES + 1, "too_large");
+    free(junk);
+    /* After a large message the next small one decodes in the same event. */
+    accept(VALID[9]);
+}
+
+static void test_hostile_nesting(void)
+{
+    /* 100,000 '[' are over 64 KiB: too large before any parsing. */
+    size_t n = 100000;
+    char *deep = malloc(n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(deep);
+    memset(deep, '[', n);
+    expect_bytes(deep, n, "too_large");
+    /* 60,000 '[' (within 64 KiB), alone or as a member's value: refused at depth 32, no deep
+     * recursion. */
+    expect_bytes(deep, 60000, "invalid_json");
+    char *m = malloc(70000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    int k = snprintf(m, 70000,
+                     "{" ENV "\"event_id\":\"x\",\"type\":\"injury.recognized\",\"case_id\":\"K\","
+                     "\"date\":\"2020-02-01\",\"n\":");
+    memset(m + k, '[', 60000);
+    m[k + 60000] = '\0';
+    expect(m, "invalid_json");
+    CU_ASSERT_PTR_NOT_NULL(strstr(rej.detail, "nested too deeply"));
+    /* Objects nest the same way. */
+    size_t o = (size_t)k;
+    while (o + 6 < 65000) {
+        memcpy(m + o, "{\"a\":", 5);
+        o += 5;
+    }
+    m[o] = '\0';
+    expect(m, "invalid_json");
+    CU_ASSERT_PTR_NOT_NULL(strstr(rej.detail, "nested too deeply"));
+    /* Depth 32 in an unknown field is still fine. */
+    o = (size_t)k;
+    for (int i = 0; i < 31; i++)
+        m[o++] = '[';
+    for (int i = 0; i < 31; i++)
+        m[o++] = ']';
+    memcpy(m + o, "}", 2);
+    accept(m);
+    free(m);
+    free(deep);
+}
+
+static void test_hostile_wide(void)
+{
+    /* An array of 10,000 elements within 64 KiB: inert as an unknown field, a wrong type as a
+     * known one. */
+    static char arr[CL_EVENT_MAX_BYTES];
+    const char *head =
+        "{" ENV "\"event_id\":\"x\",\"type\":\"injury.recognized\",\"case_id\":\"K\","
+        "\"date\":\"2020-02-01\",\"a\":[";
+    int n = snprintf(arr, sizeof arr, "%s", head);
+    for (int i = 0; i < 10000; i++)
+        n += snprintf(arr + n, sizeof arr - (size_t)n, "%s%d", i ? "," : "", i % 10);
+    snprintf(arr + n, sizeof arr - (size_t)n, "]}");
+    CU_ASSERT_TRUE(strlen(arr) <= CL_EVENT_MAX_BYTES);
+    accept(arr);
+    CU_ASSERT_STRING_EQUAL(ev.case_id, "K");
+    /* case_id given as the 10,000-element array. */
+    n = snprintf(arr, sizeof arr,
+                 "{" ENV
+                 "\"event_id\":\"x\",\"type\":\"injury.recognized\",\"date\":\"2020-02-01\","
+                 "\"case_id\":[");
+    for (int i = 0; i < 10000; i++)
+        n += snprintf(arr + n, sizeof arr - (size_t)n, "%s%d", i ? "," : "", i % 10);
+    snprintf(arr + n, sizeof arr - (size_t)n, "]}");
+    expect(arr, "bad_type:case_id");
+    /* 4,000 distinct keys are fine; one repeated among them is not. */
+    n = snprintf(arr, sizeof arr,
+                 "{" ENV "\"event_id\":\"x\",\"type\":\"injury.recognized\",\"case_id\":\"K\","
+                 "\"date\":\"2020-02-01\"");
+    for (int i = 0; i < 4000; i++)
+        n += snprintf(arr + n, sizeof arr - (size_t)n, ",\"k%d\":%d", i, i);
+    snprintf(arr + n, sizeof arr - (size_t)n, "}");
+    accept(arr);
+    snprintf(arr + n, sizeof arr - (size_t)n, ",\"k1234\":0}");
+    expect(arr, "invalid_json");
+    CU_ASSERT_PTR_NOT_NULL(strstr(rej.detail, "a key given twice"));
+}
+
+static void test_hostile_nul(void)
+{
+    /* U+0000 in any string the decoder reads is a bad value, by name; raw NUL is not JSON. */
+    static const struct {
+        int valid;
+        const char *from, *to, *code;
+    } NUL[] = {
+        {0, "吉林省", "吉林\\u0000省", "bad_value:name"},
+        {0, "\"220000\"", "\"220000\\u0000\"", "bad_value:code"},
+        {3, "发热门诊", "\\u0000", "bad_value:post"},
+        {3, "\"W1\"", "\"W1\\u0000\"", "bad_value:worker_id"},
+        {3, "\"direct\"", "\"direct\\u0000\"", "bad_value:exposure"},
+        {4, "entered twice", "entered\\u0000twice", "bad_value:reason"},
+        {5, "武汉", "武\\u0000汉", "bad_value:destination"},
+        {7, "JL-05", "JL-05\\u0000", "bad_value:measure"},
+        {7, "慰问金", "\\u0000", "bad_value:reference"},
+        {9, "\"i1\"", "\"i1\\u0000\"", "bad_value:event_id"},
+        {9, "careledger/1", "careledger/1\\u0000", "bad_value:schema"},
+        {9, "injury.reported", "injury.reported\\u0000", "bad_value:type"},
+        {9, "+08:00\"", "+08:00\\u0000\"", "bad_value:occurred_at"},
+        {9, "2020-02-21", "2020-02-21\\u0000", "bad_value:date"},
+        {12, "巡逻", "巡逻\\u0000", "bad_value:note"},
+    };
+    for (size_t i = 0; i < sizeof NUL / sizeof NUL[0]; i++)
+        expect(variant(NUL[i].valid, NUL[i].from, NUL[i].to), NUL[i].code);
+    expect(variant(9, "\"date\"", "\"source\":\"a\\u0000b\",\"date\""), "bad_value:source");
+    /* In an unknown field, or a key nobody reads, it is inert data (the payload keeps the
+     * escape as six ASCII characters). */
+    accept(variant(9, "\"date\"", "\"extra\":\"a\\u0000b\",\"date\""));
+    accept(variant(9, "\"date\"", "\"ex\\u0000tra\":1,\"date\""));
+    /* A key with U+0000 is not the field of that name. */
+    expect(variant(9, "\"case_id\"", "\"case_id\\u0000\""), "missing_field:case_id");
+    /* A raw NUL byte inside a string or between tokens. */
+    const char *v = VALID[9];
+    size_t len = strlen(v);
+    char *raw = malloc(len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(raw);
+    memcpy(raw, v, len);
+    raw[strstr(v, "K1") - v + 1] = '\0';
+    expect_bytes(raw, len, "invalid_json");
+    memcpy(raw, v, len);
+    raw[1] = '\0';
+    expect_bytes(raw, len, "invalid_json");
+    raw[1] = v[1];
+    raw[len - 1] = '\0'; /* the closing brace */
+    expect_bytes(raw, len, "invalid_json");
+    free(raw);
+}
+
+/** Where each string field is in cl_event_t, by its SPEC §3 name. */
+static const struct {
+    const char *name;
+    size_t off;
+} FIELDS[] = {
+    {"schema", offsetof(cl_event_t, schema)},
+    {"event_id", offsetof(cl_event_t, event_id)},
+    {"source", offsetof(cl_event_t, source)},
+    {"code", offsetof(cl_event_t, code)},
+    {"name", offsetof(cl_event_t, name)},
+    {"parent", offsetof(cl_event_t, parent)},
+    {"level", offsetof(cl_event_t, level)},
+    {"unit_id", offsetof(cl_event_t, unit_id)},
+    {"region", offsetof(cl_event_t, region)},
+    {"kind", offsetof(cl_event_t, kind)},
+    {"worker_id", offsetof(cl_event_t, worker_id)},
+    {"role", offsetof(cl_event_t, role)},
+    {"staff", offsetof(cl_event_t, staff)},
+    {"family_id", offsetof(cl_event_t, family_id)},
+    {"spouse_worker_id", offsetof(cl_event_t, spouse_worker_id)},
+    {"exposure", offsetof(cl_event_t, exposure)},
+    {"post", offsetof(cl_event_t, post)},
+    {"cancels", offsetof(cl_event_t, cancels)},
+    {"reason", offsetof(cl_event_t, reason)},
+    {"deployment_id", offsetof(cl_event_t, deployment_id)},
+    {"team", offsetof(cl_event_t, team)},
+    {"destination", offsetof(cl_event_t, destination)},
+    {"measure", offsetof(cl_event_t, measure)},
+    {"reference", offsetof(cl_event_t, reference)},
+    {"line", offsetof(cl_event_t, line)},
+    {"funding", offsetof(cl_event_t, funding)},
+    {"case_id", offsetof(cl_event_t, case_id)},
+    {"status", offsetof(cl_event_t, status)},
+    {"note", offsetof(cl_event_t, note)},
+    {"budget_id", offsetof(cl_event_t, budget_id)},
+    {"scope", offsetof(cl_event_t, scope)},
+};
+
+/* SQL and COPY text: quotes, a statement, a comment, a tab, \N, a newline, backslashes. */
+#define SQLI_JSON "'); DROP TABLE careledger.events; --\\t\\\\N\\n\\\\\\\"x"
+#define SQLI_TEXT "'); DROP TABLE careledger.events; --\t\\N\n\\\"x"
+
+static void test_hostile_sql_text(void)
+{
+    /* Every string field of every type given SQL text: free text is accepted verbatim; an id,
+     * code, enum, time or measure refuses it by name. Nothing else can happen. */
+    static const char *const FREE_TEXT[] = {"name",      "post", "reason", "team", "destination",
+                                            "reference", "note", "source", NULL};
+    int accepted = 0, refused = 0;
+    for (size_t i = 0; i < sizeof VALID / sizeof VALID[0]; i++) {
+        char base[2048];
+        /* Add a source so that the envelope's free-text field is covered too. */
+        snprintf(base, sizeof base, "{\"source\":\"s\",%s", VALID[i] + 1);
+        for (size_t f = 0; f < sizeof FIELDS / sizeof FIELDS[0]; f++) {
+            char key[64];
+            snprintf(key, sizeof key, "\"%s\":\"", FIELDS[f].name);
+            const char *at = strstr(base, key);
+            if (!at)
+                continue;
+            const char *val = at + strlen(key), *end = strchr(val, '"');
+            char msg[4096];
+            snprintf(msg, sizeof msg, "%.*s" SQLI_JSON "%s", (int)(val - base), base, end);
+            int rc = decode(msg);
+            int free_text = 0;
+            for (size_t t = 0; FREE_TEXT[t]; t++)
+                free_text |= strcmp(FREE_TEXT[t], FIELDS[f].name) == 0;
+            if (free_text) {
+                if (rc != 0)
+                    fprintf(stderr, "\n  %s of %zu refused: %s\n", FIELDS[f].name, i, rej.code);
+                CU_ASSERT_EQUAL_FATAL(rc, 0);
+                const char *got = *(const char *const *)((const char *)&ev + FIELDS[f].off);
+                CU_ASSERT_STRING_EQUAL(got, SQLI_TEXT);
+                accepted++;
+                continue;
+            }
+            CU_ASSERT_EQUAL(rc, -1);
+            char want[3][96];
+            snprintf(want[0], sizeof want[0], "bad_value:%s", FIELDS[f].name);
+            snprintf(want[1], sizeof want[1], "bad_time:%s", FIELDS[f].name);
+            snprintf(want[2], sizeof want[2], "%s",
+                     strcmp(FIELDS[f].name, "measure") == 0  ? "unknown_measure"
+                     : strcmp(FIELDS[f].name, "schema") == 0 ? "unsupported_schema"
+                                                             : "-");
+            int ok = rc == -1 && (strcmp(rej.code, want[0]) == 0 ||
+                                  strcmp(rej.code, want[1]) == 0 || strcmp(rej.code, want[2]) == 0);
+            if (!ok)
+                fprintf(stderr, "\n  %s of %zu: %s\n", FIELDS[f].name, i, rej.code);
+            CU_ASSERT_TRUE(ok);
+            refused++;
+        }
+        /* The type and the occurred_at are envelope fields outside FIELDS. */
+        expect(variant((int)i, "\"type\":\"", "\"type\":\"';--"), "unknown_type");
+    }
+    CU_ASSERT_EQUAL(accepted, 8 + 14); /* each free-text field of a type, source on all 14 */
+    CU_ASSERT_TRUE(refused > 50);
+    expect(variant(9, "\"occurred_at\":\"", "\"occurred_at\":\"'); DROP TABLE x; --"),
+           "bad_time:occurred_at");
+}
+
+static void test_hostile_utf8_keys(void)
+{
+    /* Invalid UTF-8 anywhere, keys included, top level or nested: invalid_utf8, whatever else
+     * is wrong with the message. */
+    static const char *const BAD[] = {
+        "\xff",
+        "\xc3\x28",
+        "\xc0\xaf",         /* overlong '/' */
+        "\xed\xa0\x80",     /* UTF-16 surrogate */
+        "\xf4\x90\x80\x80", /* beyond U+10FFFF */
+        "\xe5\x90",         /* cut short */
+        "\x80",
+    };
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "\"k%s\":1,\"date\"", BAD[i]);
+        expect(variant(9, "\"date\"", key), "invalid_utf8");
+        snprintf(key, sizeof key, "\"x\":{\"%s\":1},\"date\"", BAD[i]);
+        expect(variant(9, "\"date\"", key), "invalid_utf8");
+        snprintf(key, sizeof key, "\"case_id%s\"", BAD[i]);
+        expect(variant(9, "\"case_id\"", key), "invalid_utf8");
+        /* Even before a size or grammar problem later in the message. */
+        snprintf(key, sizeof key, "{\"%s\":", BAD[i]);
+        expect(key, "invalid_utf8");
+    }
+    /* Escaped surrogates that do not pair are invalid UTF-8 too; a pair is fine. */
+    expect(variant(9, "\"date\"", "\"k\\udc00\":1,\"date\""), "invalid_utf8");
+    expect(variant(9, "\"date\"", "\"k\\ud800x\":1,\"date\""), "invalid_utf8");
+    accept(variant(9, "\"date\"", "\"k\\ud83d\\ude00\":1,\"date\""));
+    /* The detail says where, and is itself valid UTF-8. */
+    expect(variant(9, "\"date\"", "\"k\xff\":1,\"date\""), "invalid_utf8");
+    CU_ASSERT_PTR_NOT_NULL(strstr(rej.detail, "invalid UTF-8 at byte"));
+}
+
 static void test_storable_rejections(void)
 {
     /* A cut multi-byte character in the detail would make PostgreSQL refuse the dead letter. */
@@ -387,6 +699,12 @@ int cl_test_register(void)
         {"time: local dates, UTC, leap days", test_time_rules},
         {"fingerprint: canonical form (R4)", test_fingerprint},
         {"hostile input", test_hostile},
+        {"hostile: 64 KiB + 1 byte, 1 MiB of NULs", test_hostile_size},
+        {"hostile: 100,000 '[' and deep objects", test_hostile_nesting},
+        {"hostile: 10,000 elements, 4,000 keys", test_hostile_wide},
+        {"hostile: U+0000 in strings and keys", test_hostile_nul},
+        {"hostile: SQL text in every string field", test_hostile_sql_text},
+        {"hostile: invalid UTF-8 in keys", test_hostile_utf8_keys},
         {"rejections are storable: UTF-8 details, year range", test_storable_rejections},
         {"arena reuse and id pattern", test_reuse_and_ids},
         {NULL, NULL}};

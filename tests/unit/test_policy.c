@@ -313,6 +313,65 @@ static void test_loader_errors(void)
     cl_policy_destroy(p);
 }
 
+static void test_loader_hostile(void)
+{
+    char err[1024];
+    cl_policy_t *p;
+    /* Found by fuzz_policy: a number beyond int64 was converted before its range was checked
+     * (undefined behaviour; it read as "wrong type"). Now it is out of range, by name. */
+    p = load_text(HEAD "\"payment_due_day\":"
+                       "99999999999999999999999999999999999999999999999999999999999999999910,"
+                       "\"measures\":[]}",
+                  err, sizeof err);
+    CU_ASSERT_PTR_NULL(p);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "$.payment_due_day: 1e+68 out of range (expected 1..28)"));
+    p = load_text(HEAD "\"subsidy\":{\"direct_fen\":-1e400},\"measures\":[]}", err, sizeof err);
+    CU_ASSERT_PTR_NULL(p);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "$.subsidy.direct_fen: -inf out of range"));
+    p = load_text(HEAD "\"payment_due_day\":9223372036854775808,\"measures\":[]}", err, sizeof err);
+    CU_ASSERT_PTR_NULL(p);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "$.payment_due_day: 9.22337e+18 out of range"));
+    p = load_text(HEAD "\"payment_due_day\":2.5,\"measures\":[]}", err, sizeof err);
+    CU_ASSERT_PTR_NULL(p);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "$.payment_due_day: wrong type (expected an integer)"));
+    /* The legend's bounds, likewise, before its int conversion. */
+    p = load_text(HEAD "\"legend\":[1e300,5],\"measures\":[]}", err, sizeof err);
+    CU_ASSERT_PTR_NULL(p);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "$.legend: expected [a, b]"));
+    p = load_text(HEAD "\"legend\":[-3e9,5],\"measures\":[]}", err, sizeof err);
+    CU_ASSERT_PTR_NULL(p);
+    p = load_text(HEAD "\"legend\":[10.5,20],\"measures\":[]}", err, sizeof err);
+    CU_ASSERT_PTR_NULL(p);
+    p = load_text(HEAD "\"legend\":[10,20],\"measures\":[]}", err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(p->own.legend[0], 10);
+    CU_ASSERT_EQUAL(p->own.legend[1], 20);
+    cl_policy_destroy(p);
+    /* A million '[' is refused at the nesting limit, without deep recursion. */
+    size_t n = 1000000;
+    char *deep = malloc(n + 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(deep);
+    memset(deep, '[', n);
+    deep[n] = '\0';
+    p = cl_policy_load_mem("deep.json", deep, n, err, sizeof err);
+    CU_ASSERT_PTR_NULL(p);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "deep.json: $: not strict JSON: nested too deeply"));
+    free(deep);
+    /* From memory, without a terminating NUL: the same policy as from a file. */
+    static const char text[] = HEAD "\"measures\":[]}";
+    char *copy = malloc(sizeof text - 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+    memcpy(copy, text, sizeof text - 1);
+    p = cl_policy_load_mem("mem.json", copy, sizeof text - 1, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL(p);
+    cl_policy_destroy(p);
+    free(copy);
+    /* Invalid UTF-8 in a key. */
+    p = load_text(HEAD "\"no\xc3\x28tes\":\"x\",\"measures\":[]}", err, sizeof err);
+    CU_ASSERT_PTR_NULL(p);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "invalid UTF-8"));
+}
+
 /** @brief A registry that says 120106's parent is 120100 … as GB/T does, but 999901 → 220000. */
 static int parent_cb(void *ctx, const char *code, char parent[CL_REGION_LEN])
 {
@@ -401,14 +460,16 @@ static void test_show_json(void)
 
 int cl_test_register(void)
 {
-    static const cl_test_t tests[] = {{"红桥 pins its seed", test_hongqiao},
-                                      {"吉林 pins its seed", test_jilin},
-                                      {"大连 and 广东 pin their seeds", test_dalian_guangdong},
-                                      {"loader errors name the path", test_loader_errors},
-                                      {"resolution and inheritance", test_resolution},
-                                      {"set checks", test_set_checks},
-                                      {"normalised JSON", test_show_json},
-                                      {NULL, NULL}};
+    static const cl_test_t tests[] = {
+        {"红桥 pins its seed", test_hongqiao},
+        {"吉林 pins its seed", test_jilin},
+        {"大连 and 广东 pin their seeds", test_dalian_guangdong},
+        {"loader errors name the path", test_loader_errors},
+        {"loader: hostile numbers, nesting, UTF-8 (fuzz)", test_loader_hostile},
+        {"resolution and inheritance", test_resolution},
+        {"set checks", test_set_checks},
+        {"normalised JSON", test_show_json},
+        {NULL, NULL}};
     if (setup() != 0)
         return -1;
     return cl_test_add_suite("policy", tests);
