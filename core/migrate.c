@@ -57,7 +57,7 @@ rollback:;
     return -1;
 }
 
-/** @brief Apply what is missing, then roles. */
+/** @brief Roles (when allowed), what is missing, then the roles' grants again. */
 int cl_migrate_run(PGconn *conn, int *roles_done, FILE *log, char *err, size_t errsize)
 {
     int applied = 0;
@@ -66,12 +66,19 @@ int cl_migrate_run(PGconn *conn, int *roles_done, FILE *log, char *err, size_t e
         return -1;
     if (cl_pg_exec(conn, SQL_BOOTSTRAP, err, errsize))
         goto fail;
+    PGresult *r = PQexec(conn, SQL_CAN_CREATE_ROLES);
+    int can =
+        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    /* The roles first: migrations may name them (007's policies). */
+    if (can && cl_pg_exec(conn, cl_migrate_roles_sql, err, errsize))
+        goto fail;
     for (size_t i = 0; i < cl_migrations_count; i++) {
         const cl_migration_t *m = &cl_migrations[i];
         char ver[16];
         snprintf(ver, sizeof ver, "%d", m->version);
         const char *params[1] = {ver};
-        PGresult *r = PQexecParams(conn, SQL_APPLIED, 1, NULL, params, NULL, NULL, 0);
+        r = PQexecParams(conn, SQL_APPLIED, 1, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             snprintf(err, errsize, "%s", PQresultErrorMessage(r));
             PQclear(r);
@@ -91,10 +98,6 @@ int cl_migrate_run(PGconn *conn, int *roles_done, FILE *log, char *err, size_t e
             fprintf(log, "applied %s\n", m->name);
         applied++;
     }
-    PGresult *r = PQexec(conn, SQL_CAN_CREATE_ROLES);
-    int can =
-        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
-    PQclear(r);
     if (can) {
         if (cl_pg_exec(conn, cl_migrate_roles_sql, err, errsize))
             goto fail;

@@ -1,0 +1,300 @@
+-- careledger schema 7: region-bound report logins (SPEC §6 roles, §9 grant-region).
+--
+-- `careledger grant-region ROLE CODE` records that ROLE (a login in careledger_report,
+-- or a group role such logins inherit from) may see region CODE and its descendants.
+-- Row-level security on every table with facts of a place or a person restricts the
+-- report role to the rows its regions' figures are computed from, whatever the report
+-- functions' bodies are: they are SECURITY INVOKER, so their reads go through these
+-- policies. Without a grant a report login sees none of those rows; a grant of the
+-- root 000000 sees everything. The schema owner bypasses row-level security (no FORCE),
+-- and careledger_ingest has a policy of `true`, which the planner folds away: ingest
+-- pays nothing.
+--
+-- What a login bound to regions G sees (the "scope", computed by acl_ids below):
+--   units0   units whose region is G or under G (region_ancestors: registered parents,
+--            else GB/T 2260);
+--   core     the workers of those units (R9: registered there, or not registered and
+--            credited there);
+--   people   core plus their spouses and family members, wherever they work: couples
+--            (R8) and families (R6, R7) are counted from every member's facts;
+--   units    units0 plus the units where people are registered (registration rows
+--            only: which unit a family is counted at needs them);
+--   registered  people plus everyone credited with a day at units0 (whose registration
+--            says where they belong, so that they are not counted as ours).
+-- Rows are visible by what they belong to: a worker-day or open deployment credited to
+-- units0 or of people; a payment or delivery of units0 or of core (a family delivery:
+-- a family of core); an injury case or deployment of people; a status, budget or
+-- registration of a region under G. Regions, policies, offsets and migrations are
+-- reference data and stay readable; dead letters cannot be placed and are the root's.
+
+SET LOCAL search_path = careledger;
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'careledger_report')
+       OR NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'careledger_ingest') THEN
+        RAISE EXCEPTION 'the roles careledger_ingest and careledger_report do not exist'
+            USING HINT = 'Run careledger migrate as a user with CREATEROLE, or have an '
+                         'administrator run sql/roles.sql first.';
+    END IF;
+END
+$$;
+
+-- Who may see which region: a row per (role, region); the role's members inherit it.
+CREATE TABLE region_grants (
+    role       regrole NOT NULL,
+    region     text NOT NULL CHECK (region ~ '^[0-9]{6}$'),
+    granted_at timestamptz NOT NULL DEFAULT now(),
+    granted_by name NOT NULL DEFAULT current_user,
+    PRIMARY KEY (role, region)
+);
+
+-- The regions granted to WHO (its own grants and those of roles whose privileges it
+-- has), when the session may act as WHO; nothing otherwise, so that no login reads
+-- another's scope. Dropped roles' grants are ignored.
+CREATE FUNCTION acl_grants(who name) RETURNS text[]
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    SELECT coalesce(array_agg(DISTINCT g.region), '{}')
+    FROM careledger.region_grants g JOIN pg_roles r ON r.oid = g.role
+    WHERE pg_has_role(session_user, $1, 'MEMBER') AND pg_has_role($1, r.oid, 'USAGE')
+$$;
+
+-- 1 when WHO is granted the root: it sees every row.
+CREATE FUNCTION acl_root(who name) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    SELECT '000000' = ANY (careledger.acl_grants($1))
+$$;
+
+-- The ids of one part of WHO's scope (see the head of this file): what = codes, units0,
+-- core, people, units, registered, families, cases, deployments or cancels.
+CREATE FUNCTION acl_ids(who name, what text) RETURNS SETOF text
+LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE ROWS 1000
+SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    grants text[] := careledger.acl_grants(who);
+    units0 text[];
+    core   text[];
+    people text[];
+BEGIN
+    IF cardinality(grants) = 0 THEN
+        RETURN;
+    END IF;
+    IF what = 'codes' THEN
+        -- Every code a row may name: registered regions, unit regions, statuses, budgets.
+        RETURN QUERY
+        SELECT c.code FROM (SELECT r.code FROM careledger.regions r
+                            UNION SELECT u.region FROM careledger.units u
+                            UNION SELECT s.region FROM careledger.statuses s
+                            UNION SELECT b.scope FROM careledger.budgets b
+                            UNION SELECT unnest(grants)) c
+        WHERE c.code ~ '^[0-9]{6}$' AND EXISTS (
+            SELECT 1 FROM careledger.region_ancestors(c.code) a WHERE a.ancestor = ANY (grants));
+        RETURN;
+    END IF;
+
+    units0 := ARRAY(
+        SELECT u.unit_id FROM careledger.units u
+        WHERE u.region IN (SELECT x.region FROM (SELECT DISTINCT region FROM careledger.units) x
+                           WHERE EXISTS (SELECT 1 FROM careledger.region_ancestors(x.region) a
+                                         WHERE a.ancestor = ANY (grants))));
+    IF what = 'units0' THEN
+        RETURN QUERY SELECT unnest(units0);
+        RETURN;
+    END IF;
+    -- R9: registered at our units, or not registered and credited there.
+    core := ARRAY(
+        SELECT w.worker_id FROM careledger.workers w WHERE w.unit_id = ANY (units0)
+        UNION
+        SELECT x.worker_id
+        FROM (SELECT d.worker_id FROM careledger.worker_days d WHERE d.unit_id = ANY (units0)
+              UNION SELECT o.worker_id FROM careledger.open_deployments o
+              WHERE o.unit_id = ANY (units0)) x
+        WHERE NOT EXISTS (SELECT 1 FROM careledger.workers k WHERE k.worker_id = x.worker_id));
+    IF what = 'core' THEN
+        RETURN QUERY SELECT unnest(core);
+        RETURN;
+    END IF;
+    IF what = 'families' THEN
+        RETURN QUERY
+        SELECT DISTINCT coalesce(k.family_id, c.id)
+        FROM unnest(core) c(id) LEFT JOIN careledger.workers k ON k.worker_id = c.id;
+        RETURN;
+    END IF;
+
+    -- Spouses (either side naming the other) and family members of core.
+    people := ARRAY(
+        SELECT unnest(core)
+        UNION
+        SELECT w.worker_id FROM careledger.workers w
+        WHERE w.spouse_worker_id = ANY (core)
+           OR w.family_id IN (SELECT coalesce(k.family_id, c.id)
+                              FROM unnest(core) c(id)
+                              LEFT JOIN careledger.workers k ON k.worker_id = c.id)
+        UNION
+        SELECT k.spouse_worker_id FROM careledger.workers k
+        WHERE k.worker_id = ANY (core) AND k.spouse_worker_id IS NOT NULL);
+    IF what = 'people' THEN
+        RETURN QUERY SELECT unnest(people);
+    ELSIF what = 'registered' THEN
+        -- And everyone credited at our units: their registration says where they belong.
+        RETURN QUERY
+        SELECT unnest(people)
+        UNION SELECT d.worker_id FROM careledger.worker_days d WHERE d.unit_id = ANY (units0)
+        UNION SELECT o.worker_id FROM careledger.open_deployments o WHERE o.unit_id = ANY (units0);
+    ELSIF what = 'units' THEN
+        -- Where people belong (R9), registered or by their first worker-day.
+        RETURN QUERY
+        SELECT unnest(units0)
+        UNION
+        SELECT coalesce(k.unit_id, (SELECT d.unit_id FROM careledger.worker_days d
+                                    WHERE d.worker_id = p.id AND d.unit_id <> ''
+                                    ORDER BY d.date LIMIT 1))
+        FROM unnest(people) p(id) LEFT JOIN careledger.workers k ON k.worker_id = p.id;
+    ELSIF what = 'cases' THEN
+        RETURN QUERY
+        SELECT s.case_id FROM careledger.injury_stages s
+        WHERE s.stage = 'reported' AND s.worker_id = ANY (people);
+    ELSIF what = 'deployments' THEN
+        RETURN QUERY
+        SELECT s.deployment_id FROM careledger.deployment_starts s WHERE s.worker_id = ANY (people);
+    ELSIF what = 'cancels' THEN
+        -- Cancellations of the shifts we see.
+        RETURN QUERY
+        SELECT c.event_id FROM careledger.events c
+        JOIN careledger.events e ON e.event_id = c.cancels
+        WHERE c.cancels IS NOT NULL AND c.type = 'shift.cancelled'
+          AND (e.worker_id = ANY (people) OR e.unit_id = ANY (units0));
+    ELSE
+        RAISE EXCEPTION 'acl_ids: unknown part %', what;
+    END IF;
+END
+$$;
+
+-- 1 when WHO may see region CODE: granted it or an ancestor, or a member of
+-- careledger_ingest (which sees everything).
+CREATE FUNCTION acl_sees_region(who name, code text) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    SELECT pg_has_role(session_user, $1, 'MEMBER')
+       AND (pg_has_role($1, 'careledger_ingest', 'USAGE')
+            OR EXISTS (SELECT 1 FROM careledger.region_ancestors($2) a
+                       WHERE a.ancestor = ANY (careledger.acl_grants($1))))
+$$;
+
+-- 1 when the current user may report on region CODE: it is not subject to row-level
+-- security (owner, superuser, BYPASSRLS) or it sees the region.
+CREATE FUNCTION acl_may_report(code text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT NOT row_security_active('careledger.units')
+           OR careledger.acl_sees_region(current_user, $1)
+$$;
+
+-- The views read as the one who queries them, so that its policies apply (a view
+-- runs as its owner otherwise, and the owner bypasses row-level security).
+-- sql/roles.sql does this again after every migration, for views made later.
+DO $$
+DECLARE
+    v regclass;
+BEGIN
+    FOR v IN SELECT c.oid::regclass FROM pg_class c
+             WHERE c.relnamespace = 'careledger'::regnamespace AND c.relkind = 'v' LOOP
+        EXECUTE format('ALTER VIEW %s SET (security_invoker = true)', v);
+    END LOOP;
+END
+$$;
+
+-- Row-level security: ingest sees and writes everything; the report role per scope.
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['units', 'workers', 'worker_days', 'open_deployments', 'payments',
+                             'deliveries', 'injury_stages', 'deployment_starts',
+                             'deployment_ends', 'statuses', 'budgets', 'events',
+                             'dead_letters'] LOOP
+        EXECUTE format('ALTER TABLE careledger.%I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY ingest_all ON careledger.%I TO careledger_ingest '
+                       'USING (true) WITH CHECK (true)', t);
+    END LOOP;
+END
+$$;
+
+-- Each report policy starts with the root grant, so that a root login builds no set.
+-- `x IN (SELECT …)` is a hashed subplan: the scope is computed once per table scan.
+-- Units are also read one at a time, by functions called per row (unit_in_scope):
+-- a unit under a grant passes on its own region against the login's grants (RLS on
+-- region_grants shows it only its own; the root is every region's ancestor), and the
+-- set of units where people belong is built only for a unit that fails that.
+CREATE POLICY report_scope ON units FOR SELECT TO careledger_report USING (
+    EXISTS (SELECT 1 FROM region_ancestors(region) a JOIN region_grants g ON g.region = a.ancestor)
+    OR unit_id IN (SELECT acl_ids(current_user, 'units')));
+CREATE POLICY report_scope ON workers FOR SELECT TO careledger_report USING (
+    (SELECT acl_root(current_user))
+    OR worker_id IN (SELECT acl_ids(current_user, 'registered')));
+CREATE POLICY report_scope ON worker_days FOR SELECT TO careledger_report USING (
+    (SELECT acl_root(current_user))
+    OR unit_id IN (SELECT acl_ids(current_user, 'units0'))
+    OR worker_id IN (SELECT acl_ids(current_user, 'people')));
+CREATE POLICY report_scope ON open_deployments FOR SELECT TO careledger_report USING (
+    (SELECT acl_root(current_user))
+    OR unit_id IN (SELECT acl_ids(current_user, 'units0'))
+    OR worker_id IN (SELECT acl_ids(current_user, 'people')));
+CREATE POLICY report_scope ON payments FOR SELECT TO careledger_report USING (
+    (SELECT acl_root(current_user))
+    OR unit_id IN (SELECT acl_ids(current_user, 'units0'))
+    OR worker_id IN (SELECT acl_ids(current_user, 'core')));
+CREATE POLICY report_scope ON deliveries FOR SELECT TO careledger_report USING (
+    (SELECT acl_root(current_user))
+    OR unit_id IN (SELECT acl_ids(current_user, 'units0'))
+    OR worker_id IN (SELECT acl_ids(current_user, 'core'))
+    OR family_id IN (SELECT acl_ids(current_user, 'families')));
+CREATE POLICY report_scope ON injury_stages FOR SELECT TO careledger_report USING (
+    (SELECT acl_root(current_user))
+    OR case_id IN (SELECT acl_ids(current_user, 'cases')));
+CREATE POLICY report_scope ON deployment_starts FOR SELECT TO careledger_report USING (
+    (SELECT acl_root(current_user))
+    OR worker_id IN (SELECT acl_ids(current_user, 'people')));
+CREATE POLICY report_scope ON deployment_ends FOR SELECT TO careledger_report USING (
+    (SELECT acl_root(current_user))
+    OR deployment_id IN (SELECT acl_ids(current_user, 'deployments')));
+CREATE POLICY report_scope ON statuses FOR SELECT TO careledger_report USING (
+    (SELECT acl_root(current_user))
+    OR region IN (SELECT acl_ids(current_user, 'codes')));
+CREATE POLICY report_scope ON budgets FOR SELECT TO careledger_report USING (
+    (SELECT acl_root(current_user))
+    OR scope IN (SELECT acl_ids(current_user, 'codes'))
+    OR scope IN (SELECT acl_ids(current_user, 'units0')));
+-- A raw event is visible when the row it keys into is.
+CREATE POLICY report_scope ON events FOR SELECT TO careledger_report USING (
+    (SELECT acl_root(current_user))
+    OR (type IN ('shift.completed', 'deployment.started', 'injury.reported')
+        AND worker_id IN (SELECT acl_ids(current_user, 'people')))
+    OR (type IN ('shift.completed', 'subsidy.paid', 'benefit.delivered')
+        AND unit_id IN (SELECT acl_ids(current_user, 'units0')))
+    OR (type IN ('subsidy.paid', 'benefit.delivered')
+        AND worker_id IN (SELECT acl_ids(current_user, 'core')))
+    OR (type = 'benefit.delivered' AND family_id IN (SELECT acl_ids(current_user, 'families')))
+    OR (type = 'worker.registered'
+        AND worker_id IN (SELECT acl_ids(current_user, 'registered')))
+    OR (type = 'unit.registered' AND unit_id IN (SELECT acl_ids(current_user, 'units')))
+    OR (type IN ('injury.recognized', 'injury.paid')
+        AND case_id IN (SELECT acl_ids(current_user, 'cases')))
+    OR (type = 'deployment.ended'
+        AND deployment_id IN (SELECT acl_ids(current_user, 'deployments')))
+    OR (type = 'shift.cancelled' AND event_id IN (SELECT acl_ids(current_user, 'cancels')))
+    OR (type = 'region.registered' AND code IN (SELECT acl_ids(current_user, 'codes')))
+    OR (type = 'measure.status' AND region IN (SELECT acl_ids(current_user, 'codes')))
+    OR (type = 'budget.allocated'
+        AND (scope IN (SELECT acl_ids(current_user, 'codes'))
+             OR scope IN (SELECT acl_ids(current_user, 'units0')))));
+CREATE POLICY report_scope ON dead_letters FOR SELECT TO careledger_report USING (
+    (SELECT acl_root(current_user)));
+
+-- Grants: recorded by the schema owner (careledger grant-region); a login reads its own.
+ALTER TABLE region_grants ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_grants ON region_grants FOR SELECT TO careledger_report USING (
+    pg_has_role(current_user, role, 'USAGE'));
+REVOKE ALL ON region_grants FROM PUBLIC, careledger_ingest, careledger_report;
+GRANT SELECT ON region_grants TO careledger_report;
