@@ -98,18 +98,27 @@ typedef struct models {
     cl_rpt_compare_t compare;
 } models_t;
 
+/* One snapshot for the whole model. JIT off: the report functions run many short
+ * queries (some per row) whose compilation costs more than they do, the more so
+ * under row-level security, whose policies add sub-plans to every table read. */
+static const char SQL_BEGIN[] =
+    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL jit = off";
+
 /** @brief Read the requested model in one snapshot and lay it out; the document or NULL. */
 static cl_doc_t *build(PGconn *c, const cl_policy_set_t *set, const cl_rpt_request_t *q,
                        models_t *m, char *err, size_t errsize)
 {
     cl_doc_t *doc = NULL;
-    PGresult *r = PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    PGresult *r = PQexec(c, SQL_BEGIN);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
         snprintf(err, errsize, "%s", PQresultErrorMessage(r));
     PQclear(r);
-    if (!ok)
+    if (!ok) {
+        if (PQtransactionStatus(c) != PQTRANS_IDLE)
+            PQclear(PQexec(c, "ROLLBACK"));
         return NULL;
+    }
     int rc = -1;
     if (strcmp(q->report, "daily") == 0)
         rc = cl_rpt_daily_build(c, set, q->region, q->date, &m->daily, err, errsize);
