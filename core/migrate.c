@@ -9,10 +9,13 @@
 
 #include "careledger/pg.h"
 
-static const char SQL_BOOTSTRAP[] = "CREATE SCHEMA IF NOT EXISTS careledger; "
-                                    "CREATE TABLE IF NOT EXISTS careledger.schema_migrations ("
-                                    " version integer PRIMARY KEY, name text NOT NULL,"
-                                    " applied_at timestamptz NOT NULL DEFAULT now())";
+/* Creates only what is missing, so that a rerun needs no CREATE on the database. */
+static const char SQL_BOOTSTRAP[] =
+    "DO $$ BEGIN "
+    "IF to_regnamespace('careledger') IS NULL THEN CREATE SCHEMA careledger; END IF; "
+    "IF to_regclass('careledger.schema_migrations') IS NULL THEN "
+    "CREATE TABLE careledger.schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+    " applied_at timestamptz NOT NULL DEFAULT now()); END IF; END $$";
 /* One lock id for every careledger migrate run: "CARELEDG". */
 static const char SQL_LOCK[] = "SELECT pg_advisory_lock(4850221174093735495)";
 static const char SQL_UNLOCK[] = "SELECT pg_advisory_unlock(4850221174093735495)";

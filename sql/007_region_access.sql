@@ -35,7 +35,7 @@ BEGIN
        OR NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'careledger_ingest') THEN
         RAISE EXCEPTION 'the roles careledger_ingest and careledger_report do not exist'
             USING HINT = 'Run careledger migrate as a user with CREATEROLE, or have an '
-                         'administrator run sql/roles.sql first.';
+                         'administrator run the statements it prints (sql/roles.sql) first.';
     END IF;
 END
 $$;
