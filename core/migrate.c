@@ -16,6 +16,17 @@ static const char SQL_BOOTSTRAP[] =
     "IF to_regclass('careledger.schema_migrations') IS NULL THEN "
     "CREATE TABLE careledger.schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
     " applied_at timestamptz NOT NULL DEFAULT now()); END IF; END $$";
+/* Every view of the schema reads as the one who queries it, so that row-level
+ * security applies through it (a view runs as its owner otherwise, and the owner
+ * bypasses it: 007). Run in each migration's transaction, because CREATE OR REPLACE
+ * VIEW resets the option, and after them all; it touches only views that lack it,
+ * so a rerun by a user who owns nothing does nothing. */
+static const char SQL_VIEWS_AS_INVOKER[] =
+    "DO $$ DECLARE v regclass; BEGIN "
+    "FOR v IN SELECT c.oid::regclass FROM pg_class c "
+    "WHERE c.relnamespace = 'careledger'::regnamespace AND c.relkind = 'v' "
+    "AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false) LOOP "
+    "EXECUTE format('ALTER VIEW %s SET (security_invoker = true)', v); END LOOP; END $$";
 /* One lock id for every careledger migrate run: "CARELEDG". */
 static const char SQL_LOCK[] = "SELECT pg_advisory_lock(4850221174093735495)";
 static const char SQL_UNLOCK[] = "SELECT pg_advisory_unlock(4850221174093735495)";
@@ -44,7 +55,8 @@ static int apply_one(PGconn *conn, const cl_migration_t *m, char *err, size_t er
     const char *params[2] = {ver, m->name};
     if (cl_pg_exec(conn, "BEGIN", err, errsize))
         return -1;
-    if (cl_pg_exec(conn, m->sql, err, errsize))
+    if (cl_pg_exec(conn, m->sql, err, errsize) ||
+        cl_pg_exec(conn, SQL_VIEWS_AS_INVOKER, err, errsize))
         goto rollback;
     PGresult *r = PQexecParams(conn, SQL_RECORD, 2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -101,6 +113,8 @@ int cl_migrate_run(PGconn *conn, int *roles_done, FILE *log, char *err, size_t e
             fprintf(log, "applied %s\n", m->name);
         applied++;
     }
+    if (cl_pg_exec(conn, SQL_VIEWS_AS_INVOKER, err, errsize))
+        goto fail;
     if (can) {
         if (cl_pg_exec(conn, cl_migrate_roles_sql, err, errsize))
             goto fail;

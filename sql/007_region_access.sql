@@ -193,7 +193,8 @@ $$;
 
 -- The views read as the one who queries them, so that its policies apply (a view
 -- runs as its owner otherwise, and the owner bypasses row-level security).
--- sql/roles.sql does this again after every migration, for views made later.
+-- careledger migrate does this again after every migration, for views made or
+-- replaced later (CREATE OR REPLACE VIEW resets the option).
 DO $$
 DECLARE
     v regclass;

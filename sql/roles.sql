@@ -20,10 +20,10 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA careledger TO careledger_ingest;
 GRANT SELECT ON ALL TABLES IN SCHEMA careledger TO careledger_report;
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA careledger FROM careledger_report;
 -- Region-bound report logins (007_region_access): only the schema owner records
--- grants; views read as their caller, so that its row-level security applies; and
--- the report role reads a table only when row-level security guards it or it is
--- reference data, so that a table a later migration adds is refused to report
--- logins (loudly) until it has its policy, rather than read whole.
+-- grants, and the report role reads a table only when row-level security guards
+-- it or it is reference data, so that a table a later migration adds is refused
+-- to report logins (loudly) until it has its policy, rather than read whole.
+-- (migrate keeps every view reading as its caller, after each migration.)
 DO $$
 DECLARE
     rel regclass;
@@ -33,10 +33,6 @@ BEGIN
     END IF;
     REVOKE ALL ON careledger.region_grants FROM careledger_ingest;
     REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON careledger.region_grants FROM careledger_report;
-    FOR rel IN SELECT c.oid::regclass FROM pg_class c
-               WHERE c.relnamespace = 'careledger'::regnamespace AND c.relkind = 'v' LOOP
-        EXECUTE format('ALTER VIEW %s SET (security_invoker = true)', rel);
-    END LOOP;
     FOR rel IN SELECT c.oid::regclass FROM pg_class c
                WHERE c.relnamespace = 'careledger'::regnamespace AND c.relkind IN ('r', 'p')
                  AND NOT c.relrowsecurity

@@ -693,6 +693,20 @@ static void test_schema_guards(void)
                  GUARDED[i]);
         CU_ASSERT_STRING_EQUAL(value_as(NULL, sql), "1");
     }
+    /* A view a later migration replaces (which resets the option) reads as its owner,
+     * who sees everything, until migrate makes it read as its caller again. */
+    long all = atol(value_as(NULL, "SELECT count(*) FROM careledger.worker_home"));
+    char own[32];
+    snprintf(own, sizeof own, "%s", value_as(L_XG, "SELECT count(*) FROM careledger.worker_home"));
+    CU_ASSERT(atol(own) > 0 && atol(own) < all);
+    CU_ASSERT_EQUAL(cl_it_exec(&it, "DO $$BEGIN EXECUTE 'CREATE OR REPLACE VIEW "
+                                    "careledger.worker_home AS ' || "
+                                    "pg_get_viewdef('careledger.worker_home'); END$$"),
+                    0);
+    CU_ASSERT_STRING_EQUAL(value_as(L_XG, "SELECT count(*) FROM careledger.worker_home"),
+                           value_as(NULL, "SELECT count(*) FROM careledger.worker_home"));
+    CU_ASSERT_EQUAL(cli_as(NULL, NULL, 0, "migrate"), 0);
+    CU_ASSERT_STRING_EQUAL(value_as(L_XG, "SELECT count(*) FROM careledger.worker_home"), own);
     /* A table a later migration adds without a policy is refused, not read whole. */
     CU_ASSERT_EQUAL(cl_it_exec(&it, "CREATE TABLE careledger.later (region text)"), 0);
     CU_ASSERT_EQUAL(cl_it_exec(&it, "GRANT SELECT ON careledger.later TO careledger_report"), 0);
