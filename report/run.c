@@ -98,11 +98,14 @@ typedef struct models {
     cl_rpt_compare_t compare;
 } models_t;
 
-/* One snapshot for the whole model. JIT off: the report functions run many short
- * queries (some per row) whose compilation costs more than they do, the more so
- * under row-level security, whose policies add sub-plans to every table read. */
+/* One snapshot for the whole model, read-only once a region-bound login's scope is
+ * kept for it (acl_prepare, 007: else every table a query reads computes it again).
+ * JIT off: the report functions run many short queries (some per row) whose
+ * compilation costs more than they do, the more so under row-level security, whose
+ * policies add sub-plans to every table read. */
 static const char SQL_BEGIN[] =
-    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL jit = off";
+    "BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL jit = off; "
+    "SELECT careledger.acl_prepare(current_user); SET TRANSACTION READ ONLY";
 
 /* May the current user report on region $1 (007_region_access)? With its login and
  * the grants it can see (its own), for the refusal. */

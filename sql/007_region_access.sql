@@ -10,7 +10,7 @@
 -- and careledger_ingest has a policy of `true`, which the planner folds away: ingest
 -- pays nothing.
 --
--- What a login bound to regions G sees (the "scope", computed by acl_ids below):
+-- What a login bound to regions G sees (the "scope", computed by acl_sets below):
 --   units0   units whose region is G or under G (region_ancestors: registered parents,
 --            else GB/T 2260);
 --   core     the workers of those units (R9: registered there, or not registered and
@@ -67,30 +67,35 @@ SET search_path = pg_catalog, pg_temp SET jit = off AS $$
     SELECT '000000' = ANY (careledger.acl_grants($1))
 $$;
 
--- The ids of one part of WHO's scope (see the head of this file): what = codes, units0,
--- core, people, units, registered, families, cases, deployments or cancels.
-CREATE FUNCTION acl_ids(who name, what text) RETURNS SETOF text
+-- The parts WHATS of WHO's scope (see the head of this file) as (what, id) rows:
+-- codes, units0, core, families, people, registered, units, cases, deployments,
+-- cancels. Each intermediate set is computed once, and only when needed.
+CREATE FUNCTION acl_sets(who name, whats text[]) RETURNS TABLE (what text, id text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE ROWS 1000
 SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
-    grants text[] := careledger.acl_grants(who);
-    units0 text[];
-    core   text[];
-    people text[];
+    grants  text[] := careledger.acl_grants(who);
+    units0  text[];
+    credited text[];
+    core    text[];
+    people  text[];
 BEGIN
     IF cardinality(grants) = 0 THEN
         RETURN;
     END IF;
-    IF what = 'codes' THEN
+    IF whats && ARRAY['codes'] THEN
         -- Every code a row may name: registered regions, unit regions, statuses, budgets.
         RETURN QUERY
-        SELECT c.code FROM (SELECT r.code FROM careledger.regions r
-                            UNION SELECT u.region FROM careledger.units u
-                            UNION SELECT s.region FROM careledger.statuses s
-                            UNION SELECT b.scope FROM careledger.budgets b
-                            UNION SELECT unnest(grants)) c
+        SELECT 'codes', c.code FROM (SELECT r.code FROM careledger.regions r
+                                     UNION SELECT u.region FROM careledger.units u
+                                     UNION SELECT s.region FROM careledger.statuses s
+                                     UNION SELECT b.scope FROM careledger.budgets b
+                                     UNION SELECT unnest(grants)) c
         WHERE c.code ~ '^[0-9]{6}$' AND EXISTS (
             SELECT 1 FROM careledger.region_ancestors(c.code) a WHERE a.ancestor = ANY (grants));
+    END IF;
+    IF NOT whats && ARRAY['units0', 'core', 'families', 'people', 'registered', 'units', 'cases',
+                          'deployments', 'cancels'] THEN
         RETURN;
     END IF;
 
@@ -99,27 +104,28 @@ BEGIN
         WHERE u.region IN (SELECT x.region FROM (SELECT DISTINCT region FROM careledger.units) x
                            WHERE EXISTS (SELECT 1 FROM careledger.region_ancestors(x.region) a
                                          WHERE a.ancestor = ANY (grants))));
-    IF what = 'units0' THEN
-        RETURN QUERY SELECT unnest(units0);
+    RETURN QUERY SELECT 'units0', unnest(units0) WHERE 'units0' = ANY (whats);
+    IF NOT whats && ARRAY['core', 'families', 'people', 'registered', 'units', 'cases',
+                          'deployments', 'cancels'] THEN
         RETURN;
     END IF;
-    -- R9: registered at our units, or not registered and credited there.
+
+    -- Everyone credited with a day at our units (the one read proportional to the
+    -- units' days), then R9: registered at our units, or not registered and credited.
+    credited := ARRAY(
+        SELECT d.worker_id FROM careledger.worker_days d WHERE d.unit_id = ANY (units0)
+        UNION SELECT o.worker_id FROM careledger.open_deployments o WHERE o.unit_id = ANY (units0));
     core := ARRAY(
         SELECT w.worker_id FROM careledger.workers w WHERE w.unit_id = ANY (units0)
         UNION
-        SELECT x.worker_id
-        FROM (SELECT d.worker_id FROM careledger.worker_days d WHERE d.unit_id = ANY (units0)
-              UNION SELECT o.worker_id FROM careledger.open_deployments o
-              WHERE o.unit_id = ANY (units0)) x
-        WHERE NOT EXISTS (SELECT 1 FROM careledger.workers k WHERE k.worker_id = x.worker_id));
-    IF what = 'core' THEN
-        RETURN QUERY SELECT unnest(core);
-        RETURN;
-    END IF;
-    IF what = 'families' THEN
-        RETURN QUERY
-        SELECT DISTINCT coalesce(k.family_id, c.id)
-        FROM unnest(core) c(id) LEFT JOIN careledger.workers k ON k.worker_id = c.id;
+        SELECT c.id FROM unnest(credited) c(id)
+        WHERE NOT EXISTS (SELECT 1 FROM careledger.workers k WHERE k.worker_id = c.id));
+    RETURN QUERY SELECT 'core', unnest(core) WHERE 'core' = ANY (whats);
+    RETURN QUERY
+    SELECT DISTINCT 'families', coalesce(k.family_id, c.id)
+    FROM unnest(core) c(id) LEFT JOIN careledger.workers k ON k.worker_id = c.id
+    WHERE 'families' = ANY (whats);
+    IF NOT whats && ARRAY['people', 'registered', 'units', 'cases', 'deployments', 'cancels'] THEN
         RETURN;
     END IF;
 
@@ -135,40 +141,102 @@ BEGIN
         UNION
         SELECT k.spouse_worker_id FROM careledger.workers k
         WHERE k.worker_id = ANY (core) AND k.spouse_worker_id IS NOT NULL);
-    IF what = 'people' THEN
-        RETURN QUERY SELECT unnest(people);
-    ELSIF what = 'registered' THEN
-        -- And everyone credited at our units: their registration says where they belong.
-        RETURN QUERY
-        SELECT unnest(people)
-        UNION SELECT d.worker_id FROM careledger.worker_days d WHERE d.unit_id = ANY (units0)
-        UNION SELECT o.worker_id FROM careledger.open_deployments o WHERE o.unit_id = ANY (units0);
-    ELSIF what = 'units' THEN
-        -- Where people belong (R9), registered or by their first worker-day.
-        RETURN QUERY
-        SELECT unnest(units0)
-        UNION
-        SELECT coalesce(k.unit_id, (SELECT d.unit_id FROM careledger.worker_days d
-                                    WHERE d.worker_id = p.id AND d.unit_id <> ''
-                                    ORDER BY d.date LIMIT 1))
-        FROM unnest(people) p(id) LEFT JOIN careledger.workers k ON k.worker_id = p.id;
-    ELSIF what = 'cases' THEN
-        RETURN QUERY
-        SELECT s.case_id FROM careledger.injury_stages s
-        WHERE s.stage = 'reported' AND s.worker_id = ANY (people);
-    ELSIF what = 'deployments' THEN
-        RETURN QUERY
-        SELECT s.deployment_id FROM careledger.deployment_starts s WHERE s.worker_id = ANY (people);
-    ELSIF what = 'cancels' THEN
-        -- Cancellations of the shifts we see.
-        RETURN QUERY
-        SELECT c.event_id FROM careledger.events c
-        JOIN careledger.events e ON e.event_id = c.cancels
-        WHERE c.cancels IS NOT NULL AND c.type = 'shift.cancelled'
-          AND (e.worker_id = ANY (people) OR e.unit_id = ANY (units0));
-    ELSE
+    RETURN QUERY SELECT 'people', unnest(people) WHERE 'people' = ANY (whats);
+    -- Registrations: people, and everyone credited at our units (their registration
+    -- says where they belong).
+    RETURN QUERY
+    SELECT 'registered', x.id FROM (SELECT unnest(people) UNION SELECT unnest(credited)) x(id)
+    WHERE 'registered' = ANY (whats);
+    -- Units: ours, and where people belong (R9), registered or by their first worker-day.
+    RETURN QUERY
+    SELECT 'units', x.id
+    FROM (SELECT unnest(units0)
+          UNION
+          SELECT coalesce(k.unit_id, (SELECT d.unit_id FROM careledger.worker_days d
+                                      WHERE d.worker_id = p.id AND d.unit_id <> ''
+                                      ORDER BY d.date LIMIT 1))
+          FROM unnest(people) p(id) LEFT JOIN careledger.workers k ON k.worker_id = p.id) x(id)
+    WHERE 'units' = ANY (whats) AND x.id IS NOT NULL;
+    RETURN QUERY
+    SELECT 'cases', s.case_id FROM careledger.injury_stages s
+    WHERE 'cases' = ANY (whats) AND s.stage = 'reported' AND s.worker_id = ANY (people);
+    RETURN QUERY
+    SELECT 'deployments', s.deployment_id FROM careledger.deployment_starts s
+    WHERE 'deployments' = ANY (whats) AND s.worker_id = ANY (people);
+    -- Cancellations of the shifts we see.
+    RETURN QUERY
+    SELECT 'cancels', c.event_id FROM careledger.events c
+    JOIN careledger.events e ON e.event_id = c.cancels
+    WHERE 'cancels' = ANY (whats) AND c.cancels IS NOT NULL AND c.type = 'shift.cancelled'
+      AND (e.worker_id = ANY (people) OR e.unit_id = ANY (units0));
+END
+$$;
+
+-- WHO's scope for the transaction: acl_ids reads it back instead of computing its part
+-- again for every table a query reads (a report's queries read them some 200 times).
+-- Kept in a temporary table of the session, owned by the schema owner (the caller can
+-- neither read nor write it), emptied at the end of the transaction. Only under
+-- REPEATABLE READ or SERIALIZABLE, where every statement sees the snapshot it was
+-- computed in, and not for a login that is granted nothing or the root (nothing to
+-- compute). careledger report calls it before making its snapshot read-only.
+-- Returns whether the scope is now kept.
+CREATE FUNCTION acl_prepare(who name) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    grants text[] := careledger.acl_grants(who);
+BEGIN
+    IF current_setting('transaction_isolation') NOT IN ('repeatable read', 'serializable')
+       OR cardinality(grants) = 0 OR '000000' = ANY (grants) THEN
+        RETURN false;
+    END IF;
+    IF to_regclass('pg_temp.acl_cache') IS NULL THEN
+        CREATE TEMP TABLE acl_cache (who name NOT NULL, what text NOT NULL, id text)
+            ON COMMIT DELETE ROWS;
+        CREATE INDEX ON pg_temp.acl_cache (who, what);
+    ELSIF NOT careledger.acl_cache_ours() THEN
+        RETURN false; -- a table of that name made by someone else: not to be trusted
+    END IF;
+    DELETE FROM pg_temp.acl_cache c WHERE c.who = $1;
+    INSERT INTO pg_temp.acl_cache
+    SELECT $1, s.what, s.id
+    FROM careledger.acl_sets($1, ARRAY['codes', 'units0', 'core', 'families', 'people',
+                                       'registered', 'units', 'cases', 'deployments',
+                                       'cancels']) s
+    UNION ALL SELECT $1, '*', NULL;
+    RETURN true;
+END
+$$;
+
+-- 1 when the session's temporary acl_cache exists and was made by acl_prepare (owned
+-- by the schema owner, not by the login that might have made one to forge a scope).
+CREATE FUNCTION acl_cache_ours() RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce((SELECT c.relowner = (SELECT r.oid FROM pg_roles r
+                                          WHERE r.rolname = current_user)
+                     FROM pg_class c WHERE c.oid = to_regclass('pg_temp.acl_cache')), false)
+$$;
+
+-- One part of WHO's scope: what acl_prepare kept for this transaction, else computed.
+CREATE FUNCTION acl_ids(who name, what text) RETURNS SETOF text
+LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED ROWS 1000
+SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+BEGIN
+    IF careledger.acl_cache_ours() THEN
+        IF EXISTS (SELECT 1 FROM pg_temp.acl_cache c WHERE c.who = $1 AND c.what = '*') THEN
+            RETURN QUERY SELECT c.id FROM pg_temp.acl_cache c WHERE c.who = $1 AND c.what = $2;
+            RETURN;
+        END IF;
+    END IF;
+    IF NOT pg_has_role(session_user, who, 'MEMBER') THEN
+        RETURN;
+    END IF;
+    IF what NOT IN ('codes', 'units0', 'core', 'families', 'people', 'registered', 'units',
+                    'cases', 'deployments', 'cancels') THEN
         RAISE EXCEPTION 'acl_ids: unknown part %', what;
     END IF;
+    RETURN QUERY SELECT s.id FROM careledger.acl_sets(who, ARRAY[what]) s;
 END
 $$;
 

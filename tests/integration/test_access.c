@@ -280,11 +280,13 @@ static void test_report_role_read_only(void)
         CU_ASSERT_STRING_EQUAL(st, "42501");
     }
     /* No function it may call can write: none is VOLATILE (PostgreSQL refuses
-     * INSERT/UPDATE/DELETE in the others). */
-    CU_ASSERT_STRING_EQUAL(value_as(L_ROOT, "SELECT count(*) FROM pg_proc p WHERE p.pronamespace = "
-                                            "'careledger'::regnamespace AND p.provolatile = 'v' "
-                                            "AND has_function_privilege(p.oid, 'EXECUTE')"),
-                           "0");
+     * INSERT/UPDATE/DELETE in the others) but acl_prepare, which fills a temporary
+     * table of the session for the transaction, and nothing else. */
+    CU_ASSERT_STRING_EQUAL(
+        value_as(L_ROOT, "SELECT string_agg(p.proname, ',') FROM pg_proc p WHERE "
+                         "p.pronamespace = 'careledger'::regnamespace AND p.provolatile = 'v' "
+                         "AND has_function_privilege(p.oid, 'EXECUTE')"),
+        "acl_prepare");
     /* Nor does row-level security turn off on request. */
     PGconn *c = connect_as(L_XG);
     PGresult *r = PQexec(c, "SET row_security = off; SELECT count(*) FROM careledger.units");
@@ -512,6 +514,35 @@ static void test_bound_rows(void)
     CU_ASSERT_STRING_EQUAL(value_as(L_XG, "SELECT count(*) FROM careledger.dead_letters"), "0");
     CU_ASSERT_STRING_EQUAL(value_as(L_ROOT, "SELECT count(*) FROM careledger.dead_letters"),
                            value_as(NULL, "SELECT count(*) FROM careledger.dead_letters"));
+    /* The scope kept for a report's snapshot (acl_prepare) reads the same as the one
+     * computed per statement; a temporary acl_cache the login makes itself to forge a
+     * scope is not trusted. */
+    const char *units = "SELECT string_agg(unit_id, ',' ORDER BY unit_id) FROM careledger.units";
+    char plain[4096];
+    snprintf(plain, sizeof plain, "%s", value_as(L_XG, units));
+    PGconn *c = connect_as(L_XG);
+    PGresult *r = PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ; "
+                            "SELECT careledger.acl_prepare(current_user)");
+    CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    r = PQexec(c, units);
+    CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 0), plain);
+    PQclear(r);
+    PQclear(PQexec(c, "COMMIT"));
+    PQfinish(c);
+    c = connect_as(L_XG);
+    PQclear(PQexec(c, "CREATE TEMP TABLE acl_cache (who name, what text, id text); "
+                      "INSERT INTO acl_cache SELECT current_user, w, 'U' || lpad(g::text, 5, '0') "
+                      "FROM generate_series(1, 300) g, unnest(ARRAY['units', 'units0']) w "
+                      "UNION ALL SELECT current_user, '*', NULL"));
+    r = PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ; "
+                  "SELECT careledger.acl_prepare(current_user)");
+    CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 0), "f");
+    PQclear(r);
+    r = PQexec(c, units);
+    CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 0), plain);
+    PQclear(r);
+    PQfinish(c);
     /* Nor can a login read another's scope through the functions behind the policies. */
     CU_ASSERT_STRING_EQUAL(
         value_as(L_XG, "SELECT count(*) FROM careledger.acl_ids('" L_SHK "', 'units0')"), "0");
