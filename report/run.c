@@ -108,10 +108,10 @@ static const char SQL_BEGIN[] =
     "SELECT careledger.acl_prepare(current_user); SET TRANSACTION READ ONLY";
 
 /* May the current user report on region $1 (007_region_access)? With its login and
- * the grants it can see (its own), for the refusal. */
+ * its grants, for the refusal. */
 static const char SQL_MAY_REPORT[] =
     "SELECT careledger.acl_may_report($1), current_user, "
-    "(SELECT string_agg(region, ', ' ORDER BY region) FROM careledger.region_grants)";
+    "nullif(array_to_string(careledger.acl_grants(current_user), ', '), '')";
 
 /** @brief 0 when the connected user may report on @p region, else -1 with the reason. */
 static int may_report(PGconn *c, const char *region, char *err, size_t errsize)

@@ -7,8 +7,11 @@
 -- functions' bodies are: they are SECURITY INVOKER, so their reads go through these
 -- policies. Without a grant a report login sees none of those rows; a grant of the
 -- root 000000 sees everything. The schema owner bypasses row-level security (no FORCE),
--- and careledger_ingest has a policy of `true`, which the planner folds away: ingest
--- pays nothing.
+-- and so must the login that ingests (the owner, or a login in careledger_ingest with
+-- BYPASSRLS): PostgreSQL refuses COPY, which writes the aggregates, on a table under
+-- row-level security to anyone subject to it, whatever the policies; ingest then pays
+-- nothing. careledger_ingest also has a policy of `true` (folded away by the planner),
+-- so that its members read and write everything by SQL whether or not they bypass.
 --
 -- What a login bound to regions G sees (the "scope", computed by acl_sets below):
 --   units0   units whose region is G or under G (region_ancestors: registered parents,
@@ -25,7 +28,8 @@
 -- units0 or of people; a payment or delivery of units0 or of core (a family delivery:
 -- a family of core); an injury case or deployment of people; a status, budget or
 -- registration of a region under G. Regions, policies, offsets and migrations are
--- reference data and stay readable; dead letters cannot be placed and are the root's.
+-- reference data and stay readable; dead letters cannot be placed and are not the
+-- report role's at all.
 
 SET LOCAL search_path = careledger;
 
@@ -281,8 +285,7 @@ DECLARE
 BEGIN
     FOREACH t IN ARRAY ARRAY['units', 'workers', 'worker_days', 'open_deployments', 'payments',
                              'deliveries', 'injury_stages', 'deployment_starts',
-                             'deployment_ends', 'statuses', 'budgets', 'events',
-                             'dead_letters'] LOOP
+                             'deployment_ends', 'statuses', 'budgets', 'events'] LOOP
         EXECUTE format('ALTER TABLE careledger.%I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('CREATE POLICY ingest_all ON careledger.%I TO careledger_ingest '
                        'USING (true) WITH CHECK (true)', t);
@@ -358,8 +361,10 @@ CREATE POLICY report_scope ON events FOR SELECT TO careledger_report USING (
     OR (type = 'budget.allocated'
         AND (scope IN (SELECT acl_ids(current_user, 'codes'))
              OR scope IN (SELECT acl_ids(current_user, 'units0')))));
-CREATE POLICY report_scope ON dead_letters FOR SELECT TO careledger_report USING (
-    (SELECT acl_root(current_user)));
+-- Dead letters cannot be placed in a region, and no report reads them: the report
+-- role does not read them at all. (Not row-level security: ingest COPYs into them,
+-- and COPY FROM refuses a table under row-level security even with a policy of true.)
+REVOKE ALL ON dead_letters FROM careledger_report;
 
 -- Grants: recorded by the schema owner (careledger grant-region); a login reads its own.
 ALTER TABLE region_grants ENABLE ROW LEVEL SECURITY;
