@@ -181,8 +181,10 @@ $$;
 -- Kept in a temporary table of the session, owned by the schema owner (the caller can
 -- neither read nor write it), emptied at the end of the transaction. Only under
 -- REPEATABLE READ or SERIALIZABLE, where every statement sees the snapshot it was
--- computed in, and not for a login that is granted nothing or the root (nothing to
--- compute). careledger report calls it before making its snapshot read-only.
+-- computed in, in a transaction that may still write (not on a replica, nor for a
+-- login whose transactions are read-only by default: those compute as they go), and
+-- not for a login that is granted nothing or the root (nothing to compute).
+-- careledger report calls it before making its snapshot read-only.
 -- Returns whether the scope is now kept.
 CREATE FUNCTION acl_prepare(who name) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
@@ -191,6 +193,7 @@ DECLARE
     grants text[] := careledger.acl_grants(who);
 BEGIN
     IF current_setting('transaction_isolation') NOT IN ('repeatable read', 'serializable')
+       OR current_setting('transaction_read_only') = 'on' -- a replica, or a read-only login
        OR cardinality(grants) = 0 OR '000000' = ANY (grants) THEN
         RETURN false;
     END IF;
@@ -294,7 +297,8 @@ END
 $$;
 
 -- Each report policy starts with the root grant, so that a root login builds no set.
--- `x IN (SELECT …)` is a hashed subplan: the scope is computed once per table scan.
+-- `x IN (SELECT …)` is a hashed subplan: its part of the scope is read once per table
+-- scan, from what acl_prepare kept for the transaction, or else computed.
 -- Units are also read one at a time, by functions called per row (unit_in_scope):
 -- a unit under a grant passes on its own region against the login's grants (RLS on
 -- region_grants shows it only its own; the root is every region's ancestor), and the

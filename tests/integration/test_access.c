@@ -506,6 +506,12 @@ static void test_bound_reports_equal_owner(void)
     same_as_owner(L_HQ, "120106", "finance", "120106");
     same_as_owner(L_GZ, "440105", "daily", "440105");
     same_as_owner(L_ROOT, "000000", "compare", "440000");
+    /* A login whose transactions are read-only (as on a replica) cannot keep its scope
+     * for the snapshot and computes it as it goes: same bytes. */
+    CU_ASSERT_EQUAL(cl_it_exec(&it, "ALTER ROLE " L_SHK " SET default_transaction_read_only = on"),
+                    0);
+    same_as_owner(L_SHK, "210204", "finance", "210204");
+    CU_ASSERT_EQUAL(cl_it_exec(&it, "ALTER ROLE " L_SHK " RESET default_transaction_read_only"), 0);
 }
 
 /** @brief What a 西岗 login reads of the facts across the line, row by row. */
