@@ -25,6 +25,8 @@ int cl_cli_verify(int argc, char **argv);
 int cl_cli_gen(int argc, char **argv);
 /** @brief `careledger report daily|finance|compare …`. */
 int cl_cli_report(int argc, char **argv);
+/** @brief `careledger grant-region ROLE CODE | --revoke ROLE CODE | --list [ROLE]`. */
+int cl_cli_grant_region(int argc, char **argv);
 /** @brief `careledger status [--json]`. */
 int cl_cli_status(int argc, char **argv);
 /** @brief `careledger dead-letters [--reason R] [--limit N]`. */

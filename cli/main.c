@@ -28,6 +28,8 @@ static const command_t COMMANDS[] = {
      "--out DIR [--seed N] [--workers N] [--days N] [--bad-rate R]: a synthetic province"},
     {"report", cl_cli_report,
      "daily|finance|compare --region CODE --date D [--month M] [--format LIST] [--out DIR]"},
+    {"grant-region", cl_cli_grant_region,
+     "ROLE CODE | --revoke ROLE CODE | --list [ROLE]: regions a report login may see"},
     {"status", cl_cli_status,
      "[--json] [--config FILE]: accepted, duplicates, dead letters, offsets"},
     {"dead-letters", cl_cli_dead_letters,

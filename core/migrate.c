@@ -9,10 +9,24 @@
 
 #include "careledger/pg.h"
 
-static const char SQL_BOOTSTRAP[] = "CREATE SCHEMA IF NOT EXISTS careledger; "
-                                    "CREATE TABLE IF NOT EXISTS careledger.schema_migrations ("
-                                    " version integer PRIMARY KEY, name text NOT NULL,"
-                                    " applied_at timestamptz NOT NULL DEFAULT now())";
+/* Creates only what is missing, so that a rerun needs no CREATE on the database. */
+static const char SQL_BOOTSTRAP[] =
+    "DO $$ BEGIN "
+    "IF to_regnamespace('careledger') IS NULL THEN CREATE SCHEMA careledger; END IF; "
+    "IF to_regclass('careledger.schema_migrations') IS NULL THEN "
+    "CREATE TABLE careledger.schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+    " applied_at timestamptz NOT NULL DEFAULT now()); END IF; END $$";
+/* Every view of the schema reads as the one who queries it, so that row-level
+ * security applies through it (a view runs as its owner otherwise, and the owner
+ * bypasses it: 007). Run in each migration's transaction, because CREATE OR REPLACE
+ * VIEW resets the option, and after them all; it touches only views that lack it,
+ * so a rerun by a user who owns nothing does nothing. */
+static const char SQL_VIEWS_AS_INVOKER[] =
+    "DO $$ DECLARE v regclass; BEGIN "
+    "FOR v IN SELECT c.oid::regclass FROM pg_class c "
+    "WHERE c.relnamespace = 'careledger'::regnamespace AND c.relkind = 'v' "
+    "AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false) LOOP "
+    "EXECUTE format('ALTER VIEW %s SET (security_invoker = true)', v); END LOOP; END $$";
 /* One lock id for every careledger migrate run: "CARELEDG". */
 static const char SQL_LOCK[] = "SELECT pg_advisory_lock(4850221174093735495)";
 static const char SQL_UNLOCK[] = "SELECT pg_advisory_unlock(4850221174093735495)";
@@ -41,7 +55,8 @@ static int apply_one(PGconn *conn, const cl_migration_t *m, char *err, size_t er
     const char *params[2] = {ver, m->name};
     if (cl_pg_exec(conn, "BEGIN", err, errsize))
         return -1;
-    if (cl_pg_exec(conn, m->sql, err, errsize))
+    if (cl_pg_exec(conn, m->sql, err, errsize) ||
+        cl_pg_exec(conn, SQL_VIEWS_AS_INVOKER, err, errsize))
         goto rollback;
     PGresult *r = PQexecParams(conn, SQL_RECORD, 2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -57,7 +72,7 @@ rollback:;
     return -1;
 }
 
-/** @brief Apply what is missing, then roles. */
+/** @brief Roles (when allowed), what is missing, then the roles' grants again. */
 int cl_migrate_run(PGconn *conn, int *roles_done, FILE *log, char *err, size_t errsize)
 {
     int applied = 0;
@@ -66,12 +81,19 @@ int cl_migrate_run(PGconn *conn, int *roles_done, FILE *log, char *err, size_t e
         return -1;
     if (cl_pg_exec(conn, SQL_BOOTSTRAP, err, errsize))
         goto fail;
+    PGresult *r = PQexec(conn, SQL_CAN_CREATE_ROLES);
+    int can =
+        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    /* The roles first: migrations may name them (007's policies). */
+    if (can && cl_pg_exec(conn, cl_migrate_roles_sql, err, errsize))
+        goto fail;
     for (size_t i = 0; i < cl_migrations_count; i++) {
         const cl_migration_t *m = &cl_migrations[i];
         char ver[16];
         snprintf(ver, sizeof ver, "%d", m->version);
         const char *params[1] = {ver};
-        PGresult *r = PQexecParams(conn, SQL_APPLIED, 1, NULL, params, NULL, NULL, 0);
+        r = PQexecParams(conn, SQL_APPLIED, 1, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             snprintf(err, errsize, "%s", PQresultErrorMessage(r));
             PQclear(r);
@@ -91,10 +113,8 @@ int cl_migrate_run(PGconn *conn, int *roles_done, FILE *log, char *err, size_t e
             fprintf(log, "applied %s\n", m->name);
         applied++;
     }
-    PGresult *r = PQexec(conn, SQL_CAN_CREATE_ROLES);
-    int can =
-        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
-    PQclear(r);
+    if (cl_pg_exec(conn, SQL_VIEWS_AS_INVOKER, err, errsize))
+        goto fail;
     if (can) {
         if (cl_pg_exec(conn, cl_migrate_roles_sql, err, errsize))
             goto fail;

@@ -34,6 +34,16 @@ static const char SQL_SETUP[] =
     "first boolean NOT NULL) ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS stage_acc (event_id text NOT NULL) ON COMMIT DELETE ROWS";
 
+/* The aggregates are written by COPY, which PostgreSQL refuses on a table under
+ * row-level security (007) to a user subject to it, whatever its policies: say so at
+ * once, and what to do, rather than fail the first batch with PostgreSQL's words. */
+static const char SQL_CHECK_RLS[] =
+    "DO $$ BEGIN IF row_security_active('careledger.worker_days') THEN RAISE EXCEPTION "
+    "'ingest: login % is subject to row-level security on the aggregates (migration 007), "
+    "where PostgreSQL refuses COPY', current_user USING HINT = 'Ingest as the schema owner, "
+    "or have a superuser run ALTER ROLE ' || quote_ident(current_user) || ' BYPASSRLS.'; "
+    "END IF; END $$";
+
 /* Lock the batch's offset rows in a fixed order so concurrent batches never deadlock. */
 static const char SQL_LOCK_OFFSETS[] =
     "SELECT topic, partition, next_offset FROM careledger.offsets "
@@ -139,7 +149,8 @@ int cl_writer_connect(cl_writer_t *w, char *err, size_t errsize)
     w->conn = cl_pg_connect(w->conninfo, "careledger-ingest", err, errsize);
     if (!w->conn)
         return -1;
-    if (cl_pg_exec(w->conn, SQL_SETUP, err, errsize) != 0) {
+    if (cl_pg_exec(w->conn, SQL_SETUP, err, errsize) != 0 ||
+        cl_pg_exec(w->conn, SQL_CHECK_RLS, err, errsize) != 0) {
         PQfinish(w->conn);
         w->conn = NULL;
         return -1;

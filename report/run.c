@@ -98,28 +98,70 @@ typedef struct models {
     cl_rpt_compare_t compare;
 } models_t;
 
+/* One snapshot for the whole model, read-only once a region-bound login's scope is
+ * kept for it (acl_prepare, 007: else every table a query reads computes it again).
+ * JIT off: the report functions run many short queries (some per row) whose
+ * compilation costs more than they do, the more so under row-level security, whose
+ * policies add sub-plans to every table read. */
+static const char SQL_BEGIN[] =
+    "BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL jit = off; "
+    "SELECT careledger.acl_prepare(current_user); SET TRANSACTION READ ONLY";
+
+/* May the current user report on region $1 (007_region_access)? With its login and
+ * its grants, for the refusal. */
+static const char SQL_MAY_REPORT[] =
+    "SELECT careledger.acl_may_report($1), current_user, "
+    "nullif(array_to_string(careledger.acl_grants(current_user), ', '), '')";
+
+/** @brief 0 when the connected user may report on @p region, else -1 with the reason. */
+static int may_report(PGconn *c, const char *region, char *err, size_t errsize)
+{
+    const char *params[1] = {region};
+    PGresult *r = PQexecParams(c, SQL_MAY_REPORT, 1, NULL, params, NULL, NULL, 0);
+    int rc = -1;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+    else if (PQgetvalue(r, 0, 0)[0] == 't')
+        rc = 0;
+    else if (PQgetisnull(r, 0, 2))
+        snprintf(err, errsize,
+                 "login %s is granted no region (careledger grant-region %s CODE, by the "
+                 "schema owner)",
+                 PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 1));
+    else
+        snprintf(err, errsize, "region %s is outside the regions login %s is granted (%s)", region,
+                 PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
+    PQclear(r);
+    return rc;
+}
+
 /** @brief Read the requested model in one snapshot and lay it out; the document or NULL. */
 static cl_doc_t *build(PGconn *c, const cl_policy_set_t *set, const cl_rpt_request_t *q,
                        models_t *m, char *err, size_t errsize)
 {
     cl_doc_t *doc = NULL;
-    PGresult *r = PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    PGresult *r = PQexec(c, SQL_BEGIN);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
         snprintf(err, errsize, "%s", PQresultErrorMessage(r));
     PQclear(r);
-    if (!ok)
+    if (!ok) {
+        if (PQtransactionStatus(c) != PQTRANS_IDLE)
+            PQclear(PQexec(c, "ROLLBACK"));
         return NULL;
-    int rc = -1;
-    if (strcmp(q->report, "daily") == 0)
+    }
+    int rc = may_report(c, q->region, err, errsize);
+    if (rc == 0 && strcmp(q->report, "daily") == 0)
         rc = cl_rpt_daily_build(c, set, q->region, q->date, &m->daily, err, errsize);
-    else if (strcmp(q->report, "finance") == 0)
+    else if (rc == 0 && strcmp(q->report, "finance") == 0)
         rc = cl_rpt_finance_build(c, q->region, q->month, q->date, &m->finance, err, errsize);
-    else if (strcmp(q->report, "compare") == 0)
+    else if (rc == 0 && strcmp(q->report, "compare") == 0)
         rc = cl_rpt_compare_build(c, set, q->region, q->date, &m->compare, err, errsize);
-    else
+    else if (rc == 0) {
+        rc = -1;
         snprintf(err, errsize, "unknown report \"%s\" (expected daily, finance or compare)",
                  q->report);
+    }
     PQclear(PQexec(c, "ROLLBACK"));
     if (rc)
         return NULL;
