@@ -909,8 +909,8 @@ static int put_settings(PGconn *c, const cl_policy_set_t *set, char *err, size_t
  * batches still run side by side. Taken before the affected workers are found, and before
  * any worker lock, so the lock order stays global. */
 static const char SQL_CROSS_NEEDED[] =
-    "SELECT EXISTS (SELECT 1 FROM stage s JOIN stage_acc a USING (seq) WHERE s.type IN "
-    "('shift.cancelled', 'deployment.ended', 'unit.registered', 'region.registered'))";
+    "SELECT EXISTS (SELECT 1 FROM stage s JOIN stage_acc a USING (event_id) WHERE s.first AND "
+    "s.type IN ('shift.cancelled', 'deployment.ended', 'unit.registered', 'region.registered'))";
 static const char SQL_CROSS_EXCLUSIVE[] =
     "SELECT pg_advisory_xact_lock(hashtextextended('careledger.cross-partition', 0))";
 static const char SQL_CROSS_SHARED[] =
