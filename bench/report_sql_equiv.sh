@@ -20,16 +20,6 @@ db=${1:?usage: bench/report_sql_equiv.sh DB [DATE...]}
 shift
 copy=${db}_equiv
 out=${OUT:-/tmp/report_sql_equiv.$db}
-# REUSE_BEFORE=1 keeps OUT's "before" dumps from an earlier run with the same dates.
-if [ "${REUSE_BEFORE:-0}" = 1 ] && [ -s "$out/before/times" ]; then
-  reuse=1
-  rm -rf "$out/after"
-else
-  reuse=0
-  rm -rf "$out"
-fi
-mkdir -p "$out/before" "$out/after"
-
 q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$1" -c "$2"; }
 
 dates=("$@")
@@ -39,6 +29,17 @@ if [ ${#dates[@]} -eq 0 ]; then
   late=$(q "$db" "SELECT date '$last' + 40")
   dates=("$first" "$mid" "$last" "$late")
 fi
+
+# REUSE_BEFORE=1 keeps OUT's "before" dumps from an earlier run with the same dates.
+if [ "${REUSE_BEFORE:-0}" = 1 ] && [ -s "$out/before/times" ] \
+  && [ "$(cat "$out/before/dates" 2>/dev/null)" = "${dates[*]}" ]; then
+  reuse=1
+  rm -rf "$out/after" "$out/under"
+else
+  reuse=0
+  rm -rf "$out"
+fi
+mkdir -p "$out/before" "$out/after"
 
 # Every "as of D" function of 003/004 with its rows in a total order, and the two views
 # the reports read directly.
@@ -68,6 +69,7 @@ dump() {
     | awk -F'\t' '{ printf "%s\t%s\t%.2f\n", $1, $2, $3 / 1000 }' >"$dir/times"
 }
 
+echo "${dates[*]}" >"$out/before/dates"
 from=$(q "$db" "SELECT max(version) FROM careledger.schema_migrations")
 echo "dates: ${dates[*]}; $db at schema $from"
 if [ $reuse = 1 ]; then
@@ -108,9 +110,41 @@ for f in sql/[0-9][0-9][0-9]_*.sql; do
 done
 q "$copy" "ANALYZE" >/dev/null
 dump "$copy" "$out/after"
-[ "${KEEP:-0}" = 1 ] || dropdb "$copy"
 
-status=0
+# The region-restricted variants (where the schema has them) against their full
+# function's rows of the units under the region, on the same dates.
+under_status=0
+if [ "$(q "$copy" "SELECT count(*) FROM pg_proc WHERE proname = 'coverage_under'")" != 0 ]; then
+  read -r -a regions <<<"${REGIONS:-$(q "$copy" "SELECT string_agg(code, ' ' ORDER BY code)
+    FROM careledger.regions WHERE level <> 'district'")}"
+  mkdir -p "$out/under"
+  {
+    echo "SET TimeZone = 'UTC';"
+    for day in "${dates[@]}"; do
+      for r in "${regions[@]}"; do
+        for f in coverage compliance qualifications; do
+          full=${f}_at; [ $f = qualifications ] && full=qualifications
+          echo "\\o $out/under/$f.$day.$r.part"
+          echo "COPY (SELECT t.* FROM careledger.${f}_under('$day', '$r') t ORDER BY t) TO STDOUT;"
+          echo "\\o $out/under/$f.$day.$r.full"
+          echo "COPY (SELECT t.* FROM careledger.$full('$day') t WHERE t.unit_id IN
+                (SELECT careledger.units_under('$r')) ORDER BY t) TO STDOUT;"
+        done
+      done
+    done
+  } >"$out/under/dump.psql"
+  psql -X -q -v ON_ERROR_STOP=1 -d "$copy" -f "$out/under/dump.psql"
+  for part in "$out"/under/*.part; do
+    if ! cmp -s "$part" "${part%.part}.full"; then
+      echo "DIFFERENT: $(basename "${part%.part}") (_under against the full function)"
+      under_status=1
+    fi
+  done
+  echo "_under variants: $(ls "$out"/under/*.part | wc -l) checks (regions ${regions[*]}):" \
+    "$([ $under_status = 0 ] && echo same || echo DIFFERENT)"
+fi
+
+status=$under_status
 printf '%-22s %-10s %9s %9s %9s  %s\n' function date rows before_s after_s result
 while IFS=$'\t' read -r name day before; do
   after=$(awk -F'\t' -v n="$name" -v d="$day" '$1 == n && $2 == d { print $3 }' "$out/after/times")
@@ -123,6 +157,7 @@ while IFS=$'\t' read -r name day before; do
   fi
   printf '%-22s %-10s %9s %9s %9s  %s\n' "$name" "$day" "$rows" "$before" "$after" "$result"
 done <"$out/before/times"
+[ "${KEEP:-0}" = 1 ] || dropdb "$copy"
 [ $status -eq 0 ] && echo "identical: every function on every date ($out)" \
   || echo "differences: diff -r $out/before $out/after" >&2
 exit $status

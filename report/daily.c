@@ -22,8 +22,8 @@
 static const char SQL_KPI[] =
     "WITH under AS " UNDER " "
     "SELECT "
-    "(SELECT count(DISTINCT q.worker_id) FROM careledger.qualifications($2) q "
-    "  WHERE q.key = 'frontline' AND q.unit_id IN (SELECT unit_id FROM under)), "
+    "(SELECT count(DISTINCT q.worker_id) FROM careledger.qualifications_under($2, $1) q "
+    "  WHERE q.key = 'frontline'), "
     "(SELECT count(DISTINCT x.worker_id) FROM careledger.days_to($2) x "
     "  LEFT JOIN careledger.workers k USING (worker_id) "
     "  WHERE x.date = $2 AND " HOME_UNIT " IN (SELECT unit_id FROM under)), "
@@ -40,9 +40,7 @@ static const char SQL_KPI[] =
  * and the ten lowest-coverage units per track on D (tag 2: lowest share, then most eligible,
  * then id), in that order: one statement, so coverage as of D is computed once. */
 static const char SQL_COVERAGE[] =
-    "WITH under AS " UNDER ", "
-    "now AS MATERIALIZED (SELECT c.* FROM careledger.coverage_at($2) c "
-    "  WHERE c.unit_id IN (SELECT unit_id FROM under)), "
+    "WITH now AS MATERIALIZED (SELECT c.* FROM careledger.coverage_under($2, $1) c), "
     "low AS (SELECT c.track_id, c.unit_id, c.eligible, c.covered, "
     "  row_number() OVER (PARTITION BY c.track_id ORDER BY c.covered::numeric / c.eligible, "
     "  c.eligible DESC, c.unit_id) AS k "
@@ -51,8 +49,7 @@ static const char SQL_COVERAGE[] =
     "GROUP BY c.track_id "
     "UNION ALL "
     "SELECT 1, c.track_id, sum(c.eligible), sum(c.covered), NULL, NULL, 0 "
-    "FROM careledger.coverage_at($2 - 1) c "
-    "WHERE c.unit_id IN (SELECT unit_id FROM under) GROUP BY c.track_id "
+    "FROM careledger.coverage_under($2 - 1, $1) c GROUP BY c.track_id "
     "UNION ALL "
     "SELECT 2, c.track_id, c.eligible, c.covered, c.unit_id, coalesce(u.name, c.unit_id), c.k "
     "FROM low c LEFT JOIN careledger.units u USING (unit_id) WHERE c.k <= 10 "
@@ -62,9 +59,8 @@ static const char SQL_STATUSES[] =
     "SELECT measure, status FROM careledger.statuses_at($2) WHERE region = $1";
 
 static const char SQL_COMPLIANCE[] =
-    "WITH under AS " UNDER " "
     "SELECT sum(long_shifts), sum(over_consecutive), sum(couples_same_day) "
-    "FROM careledger.compliance_at($2) WHERE unit_id IN (SELECT unit_id FROM under)";
+    "FROM careledger.compliance_under($2, $1)";
 
 /* Frontline workers active per day over the 30 days to D, by their home unit. */
 static const char SQL_SERIES[] =

@@ -49,6 +49,31 @@ LANGUAGE sql STABLE STRICT COST 5 AS $$
     WHERE d.worker_id = $1 AND d.unit_id <> '' ORDER BY d.date LIMIT 1
 $$;
 
+-- The units under a region, as the reports select a jurisdiction's: those whose region
+-- has it among its ancestors (region_ancestors()), resolved once per distinct region.
+CREATE FUNCTION units_under(region text) RETURNS TABLE (unit_id text)
+LANGUAGE sql STABLE AS $$
+    SELECT u.unit_id FROM careledger.units u
+    WHERE u.region IN (SELECT r.region FROM (SELECT DISTINCT x.region FROM careledger.units x) r
+                       WHERE EXISTS (SELECT 1 FROM careledger.region_ancestors(r.region) a
+                                     WHERE a.ancestor = $1))
+$$;
+
+-- The registered workers whose qualifying days can decide a figure of a unit under a
+-- region: those registered there and the other members of their families (a family
+-- belongs to the unit of the member who qualified first and counts from the first
+-- member's first day to the last one's last), and the members of families named by an
+-- id no registered worker has (it may be an unregistered worker's, whose family is
+-- their own id). Unregistered workers are always read: their home, the unit of their
+-- first credited worker-day, is known only from their worker-days.
+CREATE FUNCTION kin_under(region text) RETURNS TABLE (worker_id text)
+LANGUAGE sql STABLE AS $$
+    SELECT k.worker_id FROM careledger.workers k
+    WHERE k.family_id IN (SELECT f.family_id FROM careledger.workers f
+                          WHERE f.unit_id IN (SELECT u.unit_id FROM careledger.units_under($1) u))
+       OR k.family_id NOT IN (SELECT r.worker_id FROM careledger.workers r)
+$$;
+
 -- R9 (as in 003). The same rows: every worker with a worker-day, a registration or an
 -- open deployment. The distinct worker_ids of worker_days are found by walking its
 -- primary key (one probe per worker instead of reading every worker-day), and the
@@ -159,10 +184,15 @@ $$;
 -- Workers with an open deployment have its days to D added, made distinct, apart (a
 -- few). Long shifts: each home worker's shifts through the index by worker
 -- (index-only, see above). Couples: the days of their members only.
-CREATE OR REPLACE FUNCTION compliance_at(d date)
+CREATE FUNCTION compliance_under(d date, region text)
 RETURNS TABLE (unit_id text, long_shifts bigint, over_consecutive bigint, couples_same_day bigint)
 LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
     WITH up AS MATERIALIZED (SELECT * FROM careledger.unit_policies($1)),
+    -- Under a region: its units, and the workers registered there (with every
+    -- unregistered one, whose home only their worker-days tell) are those walked.
+    uu AS MATERIALIZED (SELECT u.unit_id FROM careledger.units_under($2) u),
+    here AS MATERIALIZED (
+        SELECT k.worker_id FROM careledger.workers k WHERE k.unit_id IN (SELECT unit_id FROM uu)),
     -- Each worker's days in key order, reduced to the first and last day of each run to
     -- D (and the first day of all, which lists the worker); a run's length is then its
     -- last day less the latest first day before it, plus one.
@@ -178,6 +208,8 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
               FROM (SELECT wd.worker_id, wd.date, lag(wd.date) OVER w AS prev,
                            lead(wd.date) OVER w AS next
                     FROM careledger.worker_days wd
+                    WHERE $2 IS NULL OR wd.worker_id IN (SELECT h.worker_id FROM here h)
+                       OR wd.worker_id NOT IN (SELECT k.worker_id FROM careledger.workers k)
                     WINDOW w AS (PARTITION BY wd.worker_id ORDER BY wd.date)) x) y
         WHERE y.prev IS NULL OR y.start OR y.last),
     runs AS (
@@ -216,6 +248,7 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
               AND NOT EXISTS (SELECT 1 FROM careledger.events c WHERE c.type = 'shift.cancelled'
                               AND c.cancels = e.event_id)) l
         WHERE h.shift_max_hours IS NOT NULL AND l.n > 0
+          AND ($2 IS NULL OR h.unit_id IN (SELECT unit_id FROM uu))
         GROUP BY h.unit_id),
     consec AS (
         SELECT h.unit_id, count(*) AS n FROM runs r JOIN home h USING (worker_id)
@@ -249,6 +282,14 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
     FROM up u
     LEFT JOIN longs l USING (unit_id) LEFT JOIN consec c USING (unit_id)
     LEFT JOIN pairs pr USING (unit_id)
+    WHERE $2 IS NULL OR u.unit_id IN (SELECT unit_id FROM uu)
+$$;
+
+-- R8 as of D (as in 003): compliance_under() of every unit.
+CREATE OR REPLACE FUNCTION compliance_at(d date)
+RETURNS TABLE (unit_id text, long_shifts bigint, over_consecutive bigint, couples_same_day bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM careledger.compliance_under($1, NULL)
 $$;
 
 -- Qualifying days (as in 004) from one pass over worker_days grouped per worker. An open
@@ -256,11 +297,12 @@ $$;
 -- worker-day (an expanded deployment day is designated where a worker-day of that date
 -- is, and that worker-day counts itself). Homes follow worker_home's rule, looked up for
 -- the people who can qualify: registered, with a worker-day to D, deployed or injured.
-CREATE OR REPLACE FUNCTION qualifications(d date)
+CREATE FUNCTION qualifications_in(d date, region text)
 RETURNS TABLE (worker_id text, family_id text, unit_id text, policy_id text, key text,
                first_day date, last_day date)
 LANGUAGE sql STABLE ROWS 100000 SET jit = off SET work_mem = '64MB' AS $$
-    WITH wd AS (
+    WITH kin AS MATERIALIZED (SELECT k.worker_id FROM careledger.kin_under($2) k),
+    wd AS (
         SELECT x.worker_id, min(x.date) AS a1, max(x.date) AS a2,
                min(x.date) FILTER (WHERE x.kind <> 'other') AS n1,
                max(x.date) FILTER (WHERE x.kind <> 'other') AS n2,
@@ -270,7 +312,11 @@ LANGUAGE sql STABLE ROWS 100000 SET jit = off SET work_mem = '64MB' AS $$
                max(x.date) FILTER (WHERE x.kind = 'deployed') AS p2,
                min(x.date) FILTER (WHERE x.designated) AS g1,
                max(x.date) FILTER (WHERE x.designated) AS g2
-        FROM careledger.worker_days x WHERE x.date <= $1 GROUP BY x.worker_id),
+        FROM careledger.worker_days x
+        WHERE x.date <= $1
+          AND ($2 IS NULL OR x.worker_id IN (SELECT k.worker_id FROM kin k)
+               OR x.worker_id NOT IN (SELECT r.worker_id FROM careledger.workers r))
+        GROUP BY x.worker_id),
     od AS (
         SELECT o.worker_id, o.from_date AS o1, $1 AS o2 FROM careledger.open_deployments o
         WHERE o.from_date <= $1),
@@ -279,6 +325,7 @@ LANGUAGE sql STABLE ROWS 100000 SET jit = off SET work_mem = '64MB' AS $$
         WHERE stage = 'reported' AND date <= $1 GROUP BY worker_id),
     ids AS (
         SELECT k.worker_id FROM careledger.workers k
+        WHERE $2 IS NULL OR k.worker_id IN (SELECT n.worker_id FROM kin n)
         UNION SELECT w.worker_id FROM wd w
         UNION SELECT o.worker_id FROM careledger.open_deployments o
         UNION SELECT i.worker_id FROM inj i),
@@ -317,6 +364,23 @@ LANGUAGE sql STABLE ROWS 100000 SET jit = off SET work_mem = '64MB' AS $$
                                     THEN (q.registered_at AT TIME ZONE q.timezone)::date END))
     ) AS k (key, first_day, last_day)
     WHERE k.first_day IS NOT NULL AND k.first_day <= $1
+$$;
+
+-- Qualifying days as of D (as in 004).
+CREATE OR REPLACE FUNCTION qualifications(d date)
+RETURNS TABLE (worker_id text, family_id text, unit_id text, policy_id text, key text,
+               first_day date, last_day date)
+LANGUAGE sql STABLE ROWS 100000 AS $$
+    SELECT * FROM careledger.qualifications_in($1, NULL)
+$$;
+
+-- qualifications() of the workers whose home is under a region.
+CREATE FUNCTION qualifications_under(d date, region text)
+RETURNS TABLE (worker_id text, family_id text, unit_id text, policy_id text, key text,
+               first_day date, last_day date)
+LANGUAGE sql STABLE ROWS 30000 AS $$
+    SELECT q.* FROM careledger.qualifications_in($1, $2) q
+    WHERE q.unit_id IN (SELECT u.unit_id FROM careledger.units_under($2) u)
 $$;
 
 -- R6 work-injury channel (as in 004): the home unit of the injured only, policies per
@@ -358,12 +422,16 @@ $$;
 -- function's sets come from CTEs and function scans without statistics, estimated
 -- orders of magnitude small, and nested loops over them were what made 004 slow, so
 -- the planner is told not to use any. KINDS: 'people', 'entitlement' or 'all' rows.
-CREATE FUNCTION coverage_counts(d date, kinds text)
+CREATE FUNCTION coverage_counts(d date, kinds text, region text)
 RETURNS TABLE (track_id text, unit_id text, eligible bigint, covered bigint)
 LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
+    -- Under a region: its units, and the workers whose figures can land there (see
+    -- kin_under()); unregistered workers are always read.
+    WITH uu AS MATERIALIZED (SELECT u.unit_id FROM careledger.units_under($3) u),
+    kin AS MATERIALIZED (SELECT k.worker_id FROM careledger.kin_under($3) k),
     -- Tracks that count the same people (same policy, scope, eligibility, grace and
     -- cadence) share a class: who is eligible is worked out once per class.
-    WITH t AS MATERIALIZED (
+    t AS MATERIALIZED (
         SELECT pt.*, dense_rank() OVER (ORDER BY pt.policy_id, pt.scope, pt.eligible,
                                         pt.grace_days, pt.kind, pt.cadence_days) AS cls
         FROM careledger.policy_tracks pt WHERE pt.kind IN ('once', 'recurring')),
@@ -394,10 +462,13 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
               FROM (SELECT z.*, z.date < (SELECT date_trunc('month', ($1 - (min(te.payment_due_day)
                                                                    - 1))::timestamp)::date
                                           FROM te) AS early
-                    FROM careledger.days_to($1) z) y) x
+                    FROM careledger.days_to($1) z
+                    WHERE $3 IS NULL OR z.unit_id IN (SELECT unit_id FROM uu)
+                       OR z.worker_id IN (SELECT worker_id FROM kin)
+                       OR z.worker_id NOT IN (SELECT r.worker_id FROM careledger.workers r)) y) x
         GROUP BY x.policy_id, x.unit_id, x.worker_id, x.month, x.deployed),
     q AS MATERIALIZED (
-        SELECT * FROM careledger.qualifications($1)
+        SELECT * FROM careledger.qualifications_in($1, $3)
         WHERE EXISTS (SELECT 1 FROM c WHERE c.scope IN ('worker', 'family'))),
     -- The eligible people (worker, family or unit) of each class, with their unit.
     ec AS MATERIALIZED (
@@ -483,28 +554,42 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
               LEFT JOIN careledger.workers k ON k.worker_id = w.worker_id COLLATE "default") x
         GROUP BY x.track_id COLLATE "C", x.unit_id COLLATE "C")
     -- The kinds asked for only: the other part is not evaluated.
-    SELECT * FROM people WHERE $2 IN ('people', 'all')
-    UNION ALL
-    SELECT * FROM entitled WHERE $2 IN ('entitlement', 'all')
+    SELECT * FROM (SELECT * FROM people WHERE $2 IN ('people', 'all')
+                   UNION ALL
+                   SELECT * FROM entitled WHERE $2 IN ('entitlement', 'all')) r
+    WHERE $3 IS NULL OR r.unit_id IN (SELECT unit_id FROM uu)
 $$;
 
+-- R6 once / recurring tracks (as in 004).
 CREATE OR REPLACE FUNCTION coverage_people(d date)
 RETURNS TABLE (track_id text, unit_id text, eligible bigint, covered bigint)
 LANGUAGE sql STABLE AS $$
-    SELECT * FROM careledger.coverage_counts($1, 'people')
+    SELECT * FROM careledger.coverage_counts($1, 'people', NULL)
 $$;
 
+-- R6 entitlement tracks (as in 004).
 CREATE OR REPLACE FUNCTION coverage_entitlement(d date)
 RETURNS TABLE (track_id text, unit_id text, eligible bigint, covered bigint)
 LANGUAGE sql STABLE AS $$
-    SELECT * FROM careledger.coverage_counts($1, 'entitlement')
+    SELECT * FROM careledger.coverage_counts($1, 'entitlement', NULL)
 $$;
 
+-- R6 every countable track (as in 004).
 CREATE OR REPLACE FUNCTION coverage_at(d date)
 RETURNS TABLE (track_id text, unit_id text, eligible bigint, covered bigint)
 LANGUAGE sql STABLE AS $$
-    SELECT * FROM careledger.coverage_counts($1, 'all')
+    SELECT * FROM careledger.coverage_counts($1, 'all', NULL)
     UNION ALL SELECT * FROM careledger.coverage_sla($1)
+$$;
+
+-- coverage_at() of the units under a region, reading only what can count there.
+CREATE FUNCTION coverage_under(d date, region text)
+RETURNS TABLE (track_id text, unit_id text, eligible bigint, covered bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM careledger.coverage_counts($1, 'all', $2)
+    UNION ALL
+    SELECT s.* FROM careledger.coverage_sla($1) s
+    WHERE s.unit_id IN (SELECT u.unit_id FROM careledger.units_under($2) u)
 $$;
 
 -- Data quality (as in 004) without reading the raw events' heap for registered ids: the
