@@ -26,7 +26,7 @@ static const char SQL_REGIONS[] =
     "  UNION SELECT code FROM uc), "
     "wd AS (SELECT uc.code, count(*) AS n, sum(x.subsidy_fen) AS fen FROM careledger.days_to($2) x "
     "  JOIN uc USING (unit_id) GROUP BY uc.code), "
-    "fl AS (SELECT uc.code, count(DISTINCT q.worker_id) AS n "
+    "fl AS (SELECT uc.code, count(DISTINCT q.worker_id COLLATE \"C\") AS n "
     "  FROM careledger.qualifications_under($2, $1) q "
     "  JOIN uc USING (unit_id) WHERE q.key = 'frontline' GROUP BY uc.code), "
     "pay AS (SELECT uc.code, sum(p.amount_fen) FILTER (WHERE p.line = 'temp_subsidy') AS paid, "

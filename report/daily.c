@@ -18,13 +18,15 @@
  * registered unit, else the unit of their first credited worker-day. */
 #define HOME_UNIT "coalesce(k.unit_id, careledger.first_credited_unit(x.worker_id))"
 
-/* One pass over the days to D gives both worker-day figures. */
+/* One pass over the days to D gives both worker-day figures. Distinct workers are counted
+ * on their ids' bytes: the same count, without sorting them by the locale's collation. */
 static const char SQL_KPI[] =
     "WITH under AS " UNDER " "
     "SELECT "
-    "(SELECT count(DISTINCT q.worker_id) FROM careledger.qualifications_under($2, $1) q "
+    "(SELECT count(DISTINCT q.worker_id COLLATE \"C\") "
+    "  FROM careledger.qualifications_under($2, $1) q "
     "  WHERE q.key = 'frontline'), "
-    "(SELECT count(DISTINCT x.worker_id) FROM careledger.days_to($2) x "
+    "(SELECT count(DISTINCT x.worker_id COLLATE \"C\") FROM careledger.days_to($2) x "
     "  LEFT JOIN careledger.workers k USING (worker_id) "
     "  WHERE x.date = $2 AND " HOME_UNIT " IN (SELECT unit_id FROM under)), "
     "w.n, w.fen, "
@@ -65,7 +67,8 @@ static const char SQL_COMPLIANCE[] =
 /* Frontline workers active per day over the 30 days to D, by their home unit. */
 static const char SQL_SERIES[] =
     "WITH under AS " UNDER " "
-    "SELECT $2::date - x.date, count(DISTINCT x.worker_id) FROM careledger.days_to($2) x "
+    "SELECT $2::date - x.date, count(DISTINCT x.worker_id COLLATE \"C\") "
+    "FROM careledger.days_to($2) x "
     "LEFT JOIN careledger.workers k USING (worker_id) "
     "WHERE x.date > $2::date - 30 AND " HOME_UNIT " IN (SELECT unit_id FROM under) GROUP BY x.date";
 

@@ -8,10 +8,12 @@
 -- worker-day, and compliance_at() and data_quality() reading the raw events' heap.
 --
 -- Now a unit's policy is resolved once per distinct region (policy_at() itself), homes
--- are looked up for the workers at hand, coverage makes one pass over worker_days for
--- its unit candidates and entitlements and one (qualifications) per worker, deliveries
--- meet the eligible by grouping, and raw events are read from indexes only.
--- bench/report_sql_equiv.sh compares every function's output before and after.
+-- are looked up for the workers at hand, coverage makes two passes over worker_days,
+-- compliance one ordered walk of its key, raw events are read from indexes only, and
+-- the reports call variants restricted to their region (coverage_under(),
+-- compliance_under(), qualifications_under()) that read only what can count there.
+-- bench/report_sql_equiv.sh compares every function's output before and after, and
+-- each variant with its full function.
 
 SET LOCAL search_path = careledger;
 
@@ -176,14 +178,14 @@ LANGUAGE sql STABLE SET jit = off AS $$
     FROM b
 $$;
 
--- R8 as of D (as in 003), in one ordered pass over worker_days' primary key instead of
--- sorting and grouping every worker-day: each maximal run of consecutive days to D is
--- seen at its first and last day, and each worker at their first day, which also lists
--- who has worker-days for the homes (worker_home lists a worker whose worker-days are
--- all after D too).
--- Workers with an open deployment have its days to D added, made distinct, apart (a
--- few). Long shifts: each home worker's shifts through the index by worker
--- (index-only, see above). Couples: the days of their members only.
+-- R8 as of D (as in 003) for the units under REGION (NULL: all), in one ordered pass
+-- over worker_days' primary key instead of sorting and grouping every worker-day: each
+-- maximal run of consecutive days to D is seen at its first and last day, and each
+-- worker at their first day, which also lists who has worker-days for the homes
+-- (worker_home lists a worker whose worker-days are all after D too). Workers with an
+-- open deployment have its days to D added, made distinct, apart (a few). Long shifts:
+-- each home worker's shifts through the index by worker (index-only, see above).
+-- Couples: the days of their members only.
 CREATE FUNCTION compliance_under(d date, region text)
 RETURNS TABLE (unit_id text, long_shifts bigint, over_consecutive bigint, couples_same_day bigint)
 LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
@@ -413,15 +415,16 @@ LANGUAGE sql STABLE AS $$
     FROM judged WHERE deadline <= $1 GROUP BY track_id, unit_id
 $$;
 
--- R6 for once and recurring tracks (as in 004's coverage_people) and entitlement tracks
--- (its coverage_entitlement), in one query that reads worker_days twice: per worker in
--- qualifications(), and once grouped per policy, unit, worker, month and deployment for
--- the unit candidates and the entitlements. The eligible are found once per class of
--- tracks, the deliveries that cover once per track and person (the scope resolved once,
--- not by a CASE inside a correlated EXISTS), and the two meet in a hash join: the
--- function's sets come from CTEs and function scans without statistics, estimated
--- orders of magnitude small, and nested loops over them were what made 004 slow, so
--- the planner is told not to use any. KINDS: 'people', 'entitlement' or 'all' rows.
+-- R6 for once and recurring tracks (004's coverage_people) and entitlement tracks (its
+-- coverage_entitlement) of the units under REGION (NULL: all), in one query that reads
+-- worker_days twice: per worker in qualifications_in(), and once grouped per policy,
+-- unit, worker, month and deployment for the unit candidates and the entitlements. The
+-- eligible are found once per class of tracks and the deliveries that cover once per
+-- track and person (the scope resolved once, not by a CASE inside a correlated EXISTS).
+-- Its sets come from CTEs and function scans, which have no statistics, so the planner
+-- estimates them orders of magnitude small: large sets meet by grouping or through a
+-- hashed sub-plan, never by a join it could turn into a nested loop, and what it may
+-- sort is keyed byte-wise. KINDS: 'people', 'entitlement' or 'all' rows.
 CREATE FUNCTION coverage_counts(d date, kinds text, region text)
 RETURNS TABLE (track_id text, unit_id text, eligible bigint, covered bigint)
 LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
