@@ -231,12 +231,14 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
                       UNION
                       SELECT g::date FROM generate_series(o.from_date, $1, interval '1 day') g) y) z) x
         GROUP BY x.worker_id, x.grp),
-    -- worker_home (003): everyone with a worker-day, registered or with an open deployment.
+    -- worker_home (003): everyone with a worker-day, registered or with an open deployment
+    -- (under a region, of the registered those registered there).
     home AS MATERIALIZED (
         SELECT i.worker_id, up.unit_id, up.timezone, up.shift_max_hours,
                up.max_consecutive_days, up.no_couples
         FROM (SELECT w.worker_id FROM walk w WHERE w.first
               UNION SELECT k.worker_id FROM careledger.workers k
+                    WHERE $2 IS NULL OR k.worker_id IN (SELECT h.worker_id FROM here h)
               UNION SELECT o.worker_id FROM careledger.open_deployments o) i
         LEFT JOIN careledger.workers k USING (worker_id)
         JOIN up ON up.unit_id = COALESCE(k.unit_id, careledger.first_credited_unit(i.worker_id))),
@@ -256,27 +258,30 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
         SELECT h.unit_id, count(*) AS n FROM runs r JOIN home h USING (worker_id)
         WHERE h.max_consecutive_days IS NOT NULL AND r.len > h.max_consecutive_days
         GROUP BY h.unit_id),
+    -- Couples (a: the smaller worker_id, whose home unit the pair counts at), those of
+    -- units that forbid it (and under the region) only. A date counts when both have it:
+    -- each one's dates are distinct, so the pair and date then occur twice.
     couples AS MATERIALIZED (
-        SELECT DISTINCT least(w.worker_id, w.spouse_worker_id) AS a,
-               greatest(w.worker_id, w.spouse_worker_id) AS b
-        FROM careledger.workers w WHERE w.spouse_worker_id IS NOT NULL
-          AND w.spouse_worker_id <> w.worker_id),
-    cdays AS MATERIALIZED (
-        SELECT m.worker_id, x.date
-        FROM (SELECT c.a AS worker_id FROM couples c UNION SELECT c.b FROM couples c) m
-        CROSS JOIN LATERAL (
-            SELECT wd.date FROM careledger.worker_days wd
-            WHERE wd.worker_id = m.worker_id AND wd.date <= $1
-            UNION
-            SELECT g::date FROM careledger.open_deployments o,
-                   generate_series(o.from_date, $1, interval '1 day') g
-            WHERE o.worker_id = m.worker_id) x),
-    pairs AS (
-        SELECT h.unit_id, count(DISTINCT (c.a, c.b, da.date)) AS n
-        FROM couples c JOIN cdays da ON da.worker_id = c.a
-        JOIN cdays db ON db.worker_id = c.b AND db.date = da.date
+        SELECT c.a, c.b, h.unit_id
+        FROM (SELECT DISTINCT least(w.worker_id, w.spouse_worker_id) AS a,
+                     greatest(w.worker_id, w.spouse_worker_id) AS b
+              FROM careledger.workers w WHERE w.spouse_worker_id IS NOT NULL
+                AND w.spouse_worker_id <> w.worker_id) c
         JOIN home h ON h.worker_id = c.a
-        WHERE h.no_couples GROUP BY h.unit_id)
+        WHERE h.no_couples AND ($2 IS NULL OR h.unit_id IN (SELECT unit_id FROM uu))),
+    pairs AS (
+        SELECT y.unit_id, count(*) AS n FROM (
+            SELECT c.unit_id, c.a, c.b, x.date
+            FROM couples c CROSS JOIN LATERAL (VALUES (c.a), (c.b)) m (worker_id)
+            CROSS JOIN LATERAL (
+                SELECT wd.date FROM careledger.worker_days wd
+                WHERE wd.worker_id = m.worker_id AND wd.date <= $1
+                UNION
+                SELECT g::date FROM careledger.open_deployments o,
+                       generate_series(o.from_date, $1, interval '1 day') g
+                WHERE o.worker_id = m.worker_id) x
+            GROUP BY c.unit_id, c.a, c.b, x.date HAVING count(*) = 2) y
+        GROUP BY y.unit_id)
     SELECT u.unit_id,
            CASE WHEN u.shift_max_hours IS NULL THEN NULL ELSE COALESCE(l.n, 0)::bigint END,
            CASE WHEN u.max_consecutive_days IS NULL THEN NULL ELSE COALESCE(c.n, 0) END,
