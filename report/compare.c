@@ -26,7 +26,8 @@ static const char SQL_REGIONS[] =
     "  UNION SELECT code FROM uc), "
     "wd AS (SELECT uc.code, count(*) AS n, sum(x.subsidy_fen) AS fen FROM careledger.days_to($2) x "
     "  JOIN uc USING (unit_id) GROUP BY uc.code), "
-    "fl AS (SELECT uc.code, count(DISTINCT q.worker_id) AS n FROM careledger.qualifications($2) q "
+    "fl AS (SELECT uc.code, count(DISTINCT q.worker_id COLLATE \"C\") AS n "
+    "  FROM careledger.qualifications_under($2, $1) q "
     "  JOIN uc USING (unit_id) WHERE q.key = 'frontline' GROUP BY uc.code), "
     "pay AS (SELECT uc.code, sum(p.amount_fen) FILTER (WHERE p.line = 'temp_subsidy') AS paid, "
     "  sum(p.amount_fen) AS spend, percentile_cont(0.5) WITHIN GROUP (ORDER BY "
@@ -37,7 +38,8 @@ static const char SQL_REGIONS[] =
     "  JOIN uc ON uc.unit_id = d.counted_unit WHERE d.amount_fen IS NOT NULL AND d.date <= $2 "
     "  GROUP BY uc.code), "
     "cm AS (SELECT uc.code, sum(c.long_shifts) AS ls, sum(c.over_consecutive) AS oc, "
-    "  sum(c.couples_same_day) AS cs FROM careledger.compliance_at($2) c JOIN uc USING (unit_id) "
+    "  sum(c.couples_same_day) AS cs FROM careledger.compliance_under($2, $1) c "
+    "  JOIN uc USING (unit_id) "
     "  GROUP BY uc.code) "
     "SELECT k.code, coalesce(r.name, k.code), coalesce(fl.n, 0), coalesce(wd.n, 0), "
     "coalesce(wd.fen, 0), coalesce(pay.paid, 0), coalesce(pay.spend, 0) + coalesce(mm.fen, 0), "
@@ -46,10 +48,10 @@ static const char SQL_REGIONS[] =
     "LEFT JOIN fl USING (code) LEFT JOIN pay USING (code) LEFT JOIN mm USING (code) "
     "LEFT JOIN cm USING (code) ORDER BY k.code";
 
-static const char SQL_COVERAGE[] =
-    "WITH " UNIT_CHILD " "
-    "SELECT uc.code, c.track_id, sum(c.eligible), sum(c.covered) FROM careledger.coverage_at($2) c "
-    "JOIN uc USING (unit_id) GROUP BY uc.code, c.track_id";
+static const char SQL_COVERAGE[] = "WITH " UNIT_CHILD " "
+                                   "SELECT uc.code, c.track_id, sum(c.eligible), sum(c.covered) "
+                                   "FROM careledger.coverage_under($2, $1) c "
+                                   "JOIN uc USING (unit_id) GROUP BY uc.code, c.track_id";
 
 /** @brief Free a comparison. */
 void cl_rpt_compare_free(cl_rpt_compare_t *c)

@@ -14,56 +14,63 @@
     "(SELECT u.unit_id FROM careledger.units u WHERE EXISTS (SELECT 1 FROM "                       \
     "careledger.region_ancestors(u.region) a WHERE a.ancestor = $1))"
 
+/* A worker's home unit (R9, as worker_home has it) for a worker with a worker-day: the
+ * registered unit, else the unit of their first credited worker-day. */
+#define HOME_UNIT "coalesce(k.unit_id, careledger.first_credited_unit(x.worker_id))"
+
+/* One pass over the days to D gives both worker-day figures. Distinct workers are counted
+ * on their ids' bytes: the same count, without sorting them by the locale's collation. */
 static const char SQL_KPI[] =
-    "WITH under AS " UNDER ", days AS (SELECT * FROM careledger.days_to($2)) "
+    "WITH under AS " UNDER " "
     "SELECT "
-    "(SELECT count(DISTINCT q.worker_id) FROM careledger.qualifications($2) q "
-    "  WHERE q.key = 'frontline' AND q.unit_id IN (SELECT unit_id FROM under)), "
-    "(SELECT count(DISTINCT x.worker_id) FROM days x JOIN careledger.worker_home h USING "
-    "(worker_id) "
-    "  WHERE x.date = $2 AND h.unit_id IN (SELECT unit_id FROM under)), "
-    "(SELECT count(*) FROM days x WHERE x.unit_id IN (SELECT unit_id FROM under)), "
-    "(SELECT coalesce(sum(x.subsidy_fen), 0) FROM days x WHERE x.unit_id IN (SELECT unit_id FROM "
-    "under)), "
+    "(SELECT count(DISTINCT q.worker_id COLLATE \"C\") "
+    "  FROM careledger.qualifications_under($2, $1) q "
+    "  WHERE q.key = 'frontline'), "
+    "(SELECT count(DISTINCT x.worker_id COLLATE \"C\") FROM careledger.days_to($2) x "
+    "  LEFT JOIN careledger.workers k USING (worker_id) "
+    "  WHERE x.date = $2 AND " HOME_UNIT " IN (SELECT unit_id FROM under)), "
+    "w.n, w.fen, "
     "(SELECT coalesce(sum(p.amount_fen), 0) FROM careledger.payments p WHERE p.line = "
     "'temp_subsidy' "
     "  AND p.date <= $2 AND p.unit_id IN (SELECT unit_id FROM under)), "
     "(SELECT to_char(max(watermark) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-    "  FROM careledger.offsets)";
+    "  FROM careledger.offsets) "
+    "FROM (SELECT count(*) AS n, coalesce(sum(x.subsidy_fen), 0) AS fen "
+    "  FROM careledger.days_to($2) x WHERE x.unit_id IN (SELECT unit_id FROM under)) w";
 
-/* Coverage per track, summed over the jurisdiction's units, on D and on D − 1. */
+/* Coverage per track, summed over the jurisdiction's units, on D (tag 0) and on D − 1 (tag 1),
+ * and the ten lowest-coverage units per track on D (tag 2: lowest share, then most eligible,
+ * then id), in that order: one statement, so coverage as of D is computed once. */
 static const char SQL_COVERAGE[] =
-    "WITH under AS " UNDER " "
-    "SELECT c.track_id, sum(c.eligible), sum(c.covered), 0 FROM careledger.coverage_at($2) c "
-    "WHERE c.unit_id IN (SELECT unit_id FROM under) GROUP BY c.track_id "
+    "WITH now AS MATERIALIZED (SELECT c.* FROM careledger.coverage_under($2, $1) c), "
+    "low AS (SELECT c.track_id, c.unit_id, c.eligible, c.covered, "
+    "  row_number() OVER (PARTITION BY c.track_id ORDER BY c.covered::numeric / c.eligible, "
+    "  c.eligible DESC, c.unit_id) AS k "
+    "  FROM now c WHERE c.eligible > 0) "
+    "SELECT 0, c.track_id, sum(c.eligible), sum(c.covered), NULL, NULL, 0 FROM now c "
+    "GROUP BY c.track_id "
     "UNION ALL "
-    "SELECT c.track_id, sum(c.eligible), sum(c.covered), 1 FROM careledger.coverage_at($2 - 1) c "
-    "WHERE c.unit_id IN (SELECT unit_id FROM under) GROUP BY c.track_id";
+    "SELECT 1, c.track_id, sum(c.eligible), sum(c.covered), NULL, NULL, 0 "
+    "FROM careledger.coverage_under($2 - 1, $1) c GROUP BY c.track_id "
+    "UNION ALL "
+    "SELECT 2, c.track_id, c.eligible, c.covered, c.unit_id, coalesce(u.name, c.unit_id), c.k "
+    "FROM low c LEFT JOIN careledger.units u USING (unit_id) WHERE c.k <= 10 "
+    "ORDER BY 1, 2, 7";
 
 static const char SQL_STATUSES[] =
     "SELECT measure, status FROM careledger.statuses_at($2) WHERE region = $1";
 
 static const char SQL_COMPLIANCE[] =
-    "WITH under AS " UNDER " "
     "SELECT sum(long_shifts), sum(over_consecutive), sum(couples_same_day) "
-    "FROM careledger.compliance_at($2) WHERE unit_id IN (SELECT unit_id FROM under)";
+    "FROM careledger.compliance_under($2, $1)";
 
 /* Frontline workers active per day over the 30 days to D, by their home unit. */
 static const char SQL_SERIES[] =
     "WITH under AS " UNDER " "
-    "SELECT $2::date - x.date, count(DISTINCT x.worker_id) FROM careledger.days_to($2) x "
-    "JOIN careledger.worker_home h USING (worker_id) "
-    "WHERE x.date > $2::date - 30 AND h.unit_id IN (SELECT unit_id FROM under) GROUP BY x.date";
-
-/* The ten lowest-coverage units per track: lowest share, then most eligible, then id. */
-static const char SQL_LOWS[] =
-    "WITH under AS " UNDER ", c AS (SELECT c.track_id, c.unit_id, c.eligible, c.covered, "
-    "  row_number() OVER (PARTITION BY c.track_id ORDER BY c.covered::numeric / c.eligible, "
-    "  c.eligible DESC, c.unit_id) AS k "
-    "  FROM careledger.coverage_at($2) c WHERE c.eligible > 0 "
-    "  AND c.unit_id IN (SELECT unit_id FROM under)) "
-    "SELECT c.track_id, c.unit_id, coalesce(u.name, c.unit_id), c.eligible, c.covered "
-    "FROM c LEFT JOIN careledger.units u USING (unit_id) WHERE c.k <= 10 ORDER BY c.track_id, c.k";
+    "SELECT $2::date - x.date, count(DISTINCT x.worker_id COLLATE \"C\") "
+    "FROM careledger.days_to($2) x "
+    "LEFT JOIN careledger.workers k USING (worker_id) "
+    "WHERE x.date > $2::date - 30 AND " HOME_UNIT " IN (SELECT unit_id FROM under) GROUP BY x.date";
 
 /* Data quality of the whole database: unregistered ids cannot be placed in a region. */
 static const char SQL_QUALITY[] =
@@ -169,11 +176,12 @@ int cl_rpt_daily_build(PGconn *c, const cl_policy_set_t *set, const char *region
     if (!(r = query(c, SQL_COVERAGE, region, date, err, errsize)))
         goto fail;
     for (int i = 0; i < PQntuples(r); i++) {
-        cl_rpt_row_t *row = row_of(out, PQgetvalue(r, i, 0));
-        if (!row)
-            continue; /* a track of another policy */
-        long long e = atoll(PQgetvalue(r, i, 1)), cv = atoll(PQgetvalue(r, i, 2));
-        if (PQgetvalue(r, i, 3)[0] == '0') {
+        cl_rpt_row_t *row = row_of(out, PQgetvalue(r, i, 1));
+        char tag = PQgetvalue(r, i, 0)[0];
+        if (!row || tag == '2')
+            continue; /* a track of another policy, or a low (below) */
+        long long e = atoll(PQgetvalue(r, i, 2)), cv = atoll(PQgetvalue(r, i, 3));
+        if (tag == '0') {
             row->eligible = e;
             row->covered = cv;
         } else {
@@ -181,6 +189,22 @@ int cl_rpt_daily_build(PGconn *c, const cl_policy_set_t *set, const char *region
             row->prev_covered = cv;
         }
     }
+    out->lows = calloc((size_t)PQntuples(r) + 1, sizeof *out->lows);
+    if (!out->lows)
+        goto oom;
+    /* In ledger order: a track's lows follow each other, lowest first. */
+    for (size_t k = 0; k < out->n_rows; k++)
+        for (int i = 0; i < PQntuples(r); i++) {
+            if (PQgetvalue(r, i, 0)[0] != '2' ||
+                strcmp(PQgetvalue(r, i, 1), out->rows[k].track->id) != 0)
+                continue;
+            cl_rpt_low_t *l = &out->lows[out->n_lows++];
+            l->row = &out->rows[k];
+            snprintf(l->unit_id, sizeof l->unit_id, "%s", PQgetvalue(r, i, 4));
+            snprintf(l->name, sizeof l->name, "%s", PQgetvalue(r, i, 5));
+            l->eligible = atoll(PQgetvalue(r, i, 2));
+            l->covered = atoll(PQgetvalue(r, i, 3));
+        }
     PQclear(r);
     /* The legend band, in exact integer arithmetic: red below a%, amber below b%. */
     for (size_t i = 0; i < out->n_rows; i++) {
@@ -220,25 +244,6 @@ int cl_rpt_daily_build(PGconn *c, const cl_policy_set_t *set, const char *region
         if (back >= 0 && back < CL_RPT_SERIES_DAYS)
             out->active_series[CL_RPT_SERIES_DAYS - 1 - back] = atoll(PQgetvalue(r, i, 1));
     }
-    PQclear(r);
-
-    if (!(r = query(c, SQL_LOWS, region, date, err, errsize)))
-        goto fail;
-    out->lows = calloc((size_t)PQntuples(r) + 1, sizeof *out->lows);
-    if (!out->lows)
-        goto oom;
-    /* In ledger order: a track's lows follow each other, lowest first. */
-    for (size_t k = 0; k < out->n_rows; k++)
-        for (int i = 0; i < PQntuples(r); i++) {
-            if (strcmp(PQgetvalue(r, i, 0), out->rows[k].track->id) != 0)
-                continue;
-            cl_rpt_low_t *l = &out->lows[out->n_lows++];
-            l->row = &out->rows[k];
-            snprintf(l->unit_id, sizeof l->unit_id, "%s", PQgetvalue(r, i, 1));
-            snprintf(l->name, sizeof l->name, "%s", PQgetvalue(r, i, 2));
-            l->eligible = atoll(PQgetvalue(r, i, 3));
-            l->covered = atoll(PQgetvalue(r, i, 4));
-        }
     PQclear(r);
 
     if (!(r = query(c, SQL_QUALITY, region, date, err, errsize)))
