@@ -14,6 +14,9 @@
 # MATERIALIZE_VIEWS=1 (needed at province size, see below) takes the "before" dumps
 # from a copy DB_before whose two views are evaluated once into tables; REUSE_BEFORE=1
 # keeps the "before" dumps of an earlier run (same DB and dates) and redoes "after".
+# Where the new schema has the _under variants, each is also compared, on the same
+# dates, with its full function's rows of the units under each of REGIONS (default:
+# every registered province and city).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 db=${1:?usage: bench/report_sql_equiv.sh DB [DATE...]}

@@ -190,11 +190,13 @@ CREATE FUNCTION compliance_under(d date, region text)
 RETURNS TABLE (unit_id text, long_shifts bigint, over_consecutive bigint, couples_same_day bigint)
 LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
     WITH up AS MATERIALIZED (SELECT * FROM careledger.unit_policies($1)),
-    -- Under a region: its units, and the workers registered there (with every
-    -- unregistered one, whose home only their worker-days tell) are those walked.
+    -- Under a region: its units; the workers walked are those not registered elsewhere
+    -- (an unregistered worker's home only their worker-days tell): one hashed look-up
+    -- per worker-day.
     uu AS MATERIALIZED (SELECT u.unit_id FROM careledger.units_under($2) u),
-    here AS MATERIALIZED (
-        SELECT k.worker_id FROM careledger.workers k WHERE k.unit_id IN (SELECT unit_id FROM uu)),
+    away AS MATERIALIZED (
+        SELECT k.worker_id FROM careledger.workers k
+        WHERE k.unit_id NOT IN (SELECT unit_id FROM uu)),
     -- Each worker's days in key order, reduced to the first and last day of each run to
     -- D (and the first day of all, which lists the worker); a run's length is then its
     -- last day less the latest first day before it, plus one.
@@ -210,8 +212,7 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
               FROM (SELECT wd.worker_id, wd.date, lag(wd.date) OVER w AS prev,
                            lead(wd.date) OVER w AS next
                     FROM careledger.worker_days wd
-                    WHERE $2 IS NULL OR wd.worker_id IN (SELECT h.worker_id FROM here h)
-                       OR wd.worker_id NOT IN (SELECT k.worker_id FROM careledger.workers k)
+                    WHERE $2 IS NULL OR wd.worker_id NOT IN (SELECT a.worker_id FROM away a)
                     WINDOW w AS (PARTITION BY wd.worker_id ORDER BY wd.date)) x) y
         WHERE y.prev IS NULL OR y.start OR y.last),
     runs AS (
@@ -238,7 +239,7 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
                up.max_consecutive_days, up.no_couples
         FROM (SELECT w.worker_id FROM walk w WHERE w.first
               UNION SELECT k.worker_id FROM careledger.workers k
-                    WHERE $2 IS NULL OR k.worker_id IN (SELECT h.worker_id FROM here h)
+                    WHERE $2 IS NULL OR k.worker_id NOT IN (SELECT a.worker_id FROM away a)
               UNION SELECT o.worker_id FROM careledger.open_deployments o) i
         LEFT JOIN careledger.workers k USING (worker_id)
         JOIN up ON up.unit_id = COALESCE(k.unit_id, careledger.first_credited_unit(i.worker_id))),
@@ -308,7 +309,11 @@ CREATE FUNCTION qualifications_in(d date, region text)
 RETURNS TABLE (worker_id text, family_id text, unit_id text, policy_id text, key text,
                first_day date, last_day date)
 LANGUAGE sql STABLE ROWS 100000 SET jit = off SET work_mem = '64MB' AS $$
-    WITH kin AS MATERIALIZED (SELECT k.worker_id FROM careledger.kin_under($2) k),
+    -- Under a region, the registered workers who are not kin_under() it are left out
+    -- (one hashed look-up per worker-day).
+    WITH away AS MATERIALIZED (
+        SELECT r.worker_id FROM careledger.workers r
+        WHERE r.worker_id NOT IN (SELECT k.worker_id FROM careledger.kin_under($2) k)),
     wd AS (
         SELECT x.worker_id, min(x.date) AS a1, max(x.date) AS a2,
                min(x.date) FILTER (WHERE x.kind <> 'other') AS n1,
@@ -321,8 +326,7 @@ LANGUAGE sql STABLE ROWS 100000 SET jit = off SET work_mem = '64MB' AS $$
                max(x.date) FILTER (WHERE x.designated) AS g2
         FROM careledger.worker_days x
         WHERE x.date <= $1
-          AND ($2 IS NULL OR x.worker_id IN (SELECT k.worker_id FROM kin k)
-               OR x.worker_id NOT IN (SELECT r.worker_id FROM careledger.workers r))
+          AND ($2 IS NULL OR x.worker_id NOT IN (SELECT a.worker_id FROM away a))
         GROUP BY x.worker_id),
     od AS (
         SELECT o.worker_id, o.from_date AS o1, $1 AS o2 FROM careledger.open_deployments o
@@ -332,7 +336,7 @@ LANGUAGE sql STABLE ROWS 100000 SET jit = off SET work_mem = '64MB' AS $$
         WHERE stage = 'reported' AND date <= $1 GROUP BY worker_id),
     ids AS (
         SELECT k.worker_id FROM careledger.workers k
-        WHERE $2 IS NULL OR k.worker_id IN (SELECT n.worker_id FROM kin n)
+        WHERE $2 IS NULL OR k.worker_id NOT IN (SELECT a.worker_id FROM away a)
         UNION SELECT w.worker_id FROM wd w
         UNION SELECT o.worker_id FROM careledger.open_deployments o
         UNION SELECT i.worker_id FROM inj i),
@@ -433,10 +437,12 @@ $$;
 CREATE FUNCTION coverage_counts(d date, kinds text, region text)
 RETURNS TABLE (track_id text, unit_id text, eligible bigint, covered bigint)
 LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
-    -- Under a region: its units, and the workers whose figures can land there (see
-    -- kin_under()); unregistered workers are always read.
+    -- Under a region: its units, and the registered workers who are not kin_under() it,
+    -- left out (unregistered workers are always read).
     WITH uu AS MATERIALIZED (SELECT u.unit_id FROM careledger.units_under($3) u),
-    kin AS MATERIALIZED (SELECT k.worker_id FROM careledger.kin_under($3) k),
+    away AS MATERIALIZED (
+        SELECT r.worker_id FROM careledger.workers r
+        WHERE r.worker_id NOT IN (SELECT k.worker_id FROM careledger.kin_under($3) k)),
     -- Tracks that count the same people (same policy, scope, eligibility, grace and
     -- cadence) share a class: who is eligible is worked out once per class.
     t AS MATERIALIZED (
@@ -472,8 +478,7 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
                                           FROM te) AS early
                     FROM careledger.days_to($1) z
                     WHERE $3 IS NULL OR z.unit_id IN (SELECT unit_id FROM uu)
-                       OR z.worker_id IN (SELECT worker_id FROM kin)
-                       OR z.worker_id NOT IN (SELECT r.worker_id FROM careledger.workers r)) y) x
+                       OR z.worker_id NOT IN (SELECT a.worker_id FROM away a)) y) x
         GROUP BY x.policy_id, x.unit_id, x.worker_id, x.month, x.deployed),
     q AS MATERIALIZED (
         SELECT * FROM careledger.qualifications_in($1, $3)
