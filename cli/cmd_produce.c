@@ -1,7 +1,9 @@
 /**
  * @file cmd_produce.c
  * @brief `careledger produce FILE --topic T`: JSONL lines to Kafka, keyed by
- * unit_id when the line has one (a unit's events then keep their order).
+ * unit_id when the line has one (a unit's events then keep their order), else
+ * by event_id (the copies of an event then keep theirs), else by the line's
+ * first bytes: the same file always lands in the same partitions, in order.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +13,8 @@
 #include "careledger/json.h"
 #include "careledger/kafka.h"
 #include "common.h"
+
+#define KEY_FALLBACK 64 /* bytes of a line that has neither unit_id nor event_id */
 
 static long delivered, failed;
 
@@ -25,22 +29,43 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         delivered++;
 }
 
-/** @brief The unit_id of a JSON line, copied into @p key; 0 when found. */
-static int line_key(cl_json_scanner_t *sc, const char *line, size_t len, char *key, size_t cap)
+/** @brief A string member @p name of the scanned line into @p key; its length, 0 when absent. */
+static size_t member_key(cl_json_scanner_t *sc, const char *line, const char *name, char *key,
+                         size_t cap)
+{
+    const cl_json_member_t *m = cl_json_get(sc, name);
+    if (!m || m->type != 's' || m->has_nul)
+        return 0;
+    long n = cl_json_unescape(line + m->off, m->len, key, cap);
+    return n > 0 ? (size_t)n : 0;
+}
+
+/**
+ * @brief The message key of a line into @p key (at least KEY_FALLBACK bytes): its unit_id,
+ * else its event_id, else its first bytes. A line without a key would go to a random
+ * partition, and an event's copies could then be read before the event.
+ * @return the key's length (0 only for an empty line).
+ */
+static size_t line_key(cl_json_scanner_t *sc, const char *line, size_t len, char *key, size_t cap)
 {
     char why[8];
-    if (cl_json_scan(sc, line, len, why, sizeof why) != CL_JSON_OK)
-        return -1;
-    const cl_json_member_t *m = cl_json_get(sc, "unit_id");
-    if (!m || m->type != 's' || m->has_nul)
-        return -1;
-    return cl_json_unescape(line + m->off, m->len, key, cap) > 0 ? 0 : -1;
+    size_t n = 0;
+    if (cl_json_scan(sc, line, len, why, sizeof why) == CL_JSON_OK &&
+        !(n = member_key(sc, line, "unit_id", key, cap)))
+        n = member_key(sc, line, "event_id", key, cap);
+    if (!n) {
+        n = len < KEY_FALLBACK ? len : KEY_FALLBACK;
+        memcpy(key, line, n);
+    }
+    return n;
 }
 
 static const char USAGE[] =
     "usage: careledger produce FILE --topic T [--config FILE]\n\n"
     "Sends each line of a JSONL file as one message to topic T of the configured\n"
-    "brokers (kafka.bootstrap.servers), keyed by its unit_id when it has one.\n"
+    "brokers (kafka.bootstrap.servers), keyed by its unit_id, else its event_id, else\n"
+    "its first bytes, so a unit's events and an event's copies keep their order and\n"
+    "the same file always lands in the same partitions.\n"
     "Lines are sent as they are, bad ones included: the daemon judges them.\n"
     "FILE - reads standard input.\n";
 
@@ -102,11 +127,11 @@ int cl_cli_produce(int argc, char **argv)
         size_t len = (size_t)n;
         if (len && line[len - 1] == '\n')
             len--;
-        int keyed = line_key(sc, line, len, key, sizeof key) == 0;
+        size_t klen = line_key(sc, line, len, key, sizeof key);
         for (;;) {
             rd_kafka_resp_err_t e =
                 rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(line, len),
-                                  RD_KAFKA_V_KEY(keyed ? key : NULL, keyed ? strlen(key) : 0),
+                                  RD_KAFKA_V_KEY(klen ? key : NULL, klen),
                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 rd_kafka_poll(rk, 100); /* wait for room */

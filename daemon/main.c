@@ -271,7 +271,8 @@ int main(int argc, char **argv)
         nworkers = MAX_WORKERS;
     cl_metrics_init(nworkers);
 
-    /* Test-only: CARELEDGER_TEST_CRASH=after_copy|before_commit|after_commit:N. */
+    /* Test-only: CARELEDGER_TEST_CRASH=after_copy|before_commit|after_commit|
+     * stop_before_commit:N. */
     cl_crash_point_t crash = CL_CRASH_NONE;
     long crash_nth = 0;
     const char *crash_env = getenv("CARELEDGER_TEST_CRASH");

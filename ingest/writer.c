@@ -27,9 +27,14 @@
  * no statistics for, its cost estimates of the batch statements pass jit_above_cost, and
  * compiling them took longer (about a second a batch) than running them. A batch's staged
  * rows and their sorts stay in memory (temp_buffers must be set before the session first
- * uses a temporary table). */
+ * uses a temporary table). A batch never waits on its own client for seconds: a session idle
+ * in its transaction that long belongs to a frozen process (a paused VM, a stopped daemon)
+ * that holds its partitions' offset rows locked, and the partitions' new owner would wait on
+ * them for as long as it stays frozen; PostgreSQL ends it instead, and the zombie's batch is
+ * fenced when it wakes up. */
 static const char SQL_SETUP[] =
     "SET jit = off; SET temp_buffers = '64MB'; SET work_mem = '64MB'; "
+    "SET idle_in_transaction_session_timeout = '10s'; "
     "CREATE TEMP TABLE IF NOT EXISTS stage (LIKE careledger.events, seq integer NOT NULL, "
     "first boolean NOT NULL) ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS stage_acc (event_id text NOT NULL) ON COMMIT DELETE ROWS";
@@ -189,12 +194,21 @@ cl_crash_point_t cl_writer_crash_parse(const char *s)
         return CL_CRASH_BEFORE_COMMIT;
     if (strcmp(s, "after_commit") == 0)
         return CL_CRASH_AFTER_COMMIT;
+    if (strcmp(s, "stop_before_commit") == 0)
+        return CL_CRASH_STOP_BEFORE_COMMIT;
     return CL_CRASH_NONE;
 }
 
-/** @brief Die at the armed point (tests of crash safety only). */
+/** @brief Die, or freeze, at the armed point (tests of crash safety only). */
 static void maybe_crash(cl_writer_t *w, cl_crash_point_t here)
 {
+    static int stopped; /* the stop point freezes the process once, not once per worker */
+    if (w->crash_point == CL_CRASH_STOP_BEFORE_COMMIT && here == CL_CRASH_BEFORE_COMMIT &&
+        w->batches == w->crash_nth && !__atomic_exchange_n(&stopped, 1, __ATOMIC_SEQ_CST)) {
+        cl_log_warn("test stop point reached", "batch=%ld", w->batches);
+        raise(SIGSTOP);
+        return;
+    }
     if (w->crash_point == here && w->batches == w->crash_nth) {
         cl_log_warn("test crash point reached", "point=%d batch=%ld", (int)here, w->batches);
         raise(SIGKILL);

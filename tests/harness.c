@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "cltest.h"
@@ -60,16 +61,18 @@ int cl_it_write_config(cl_it_t *it, int workers, int batch_max, int linger_ms)
     if (!f)
         return -1;
     fprintf(f,
-            "{\"kafka\":{\"bootstrap.servers\":\"%s\",\"session.timeout.ms\":6000,"
+            "{\"kafka\":{\"bootstrap.servers\":\"%s\",\"session.timeout.ms\":%d,"
             "\"heartbeat.interval.ms\":500,\"auto.offset.reset\":\"error\","
-            "\"topic.metadata.refresh.interval.ms\":2000},"
+            "\"topic.metadata.refresh.interval.ms\":2000%s},"
             "\"postgres\":{\"conninfo\":\"dbname=%s\"},"
             "\"ingest\":{\"workers\":%d,\"batch_max\":%d,\"linger_ms\":%d},"
             "\"policies\":\"%s\",\"http\":{\"listen\":\"127.0.0.1:%d\"},"
             "\"reports\":{\"out_dir\":\"%s/reports\"%s},\"log\":{\"level\":\"info\"}}\n",
-            it->bootstrap[0] ? it->bootstrap : "127.0.0.1:1", it->name, workers, batch_max,
-            linger_ms, it->policies[0] ? it->policies : cl_test_src("config/policies"),
-            it->http_port, it->dir, it->reports_extra);
+            it->bootstrap[0] ? it->bootstrap : "127.0.0.1:1",
+            it->session_timeout_ms > 0 ? it->session_timeout_ms : 6000, it->kafka_extra, it->name,
+            workers, batch_max, linger_ms,
+            it->policies[0] ? it->policies : cl_test_src("config/policies"), it->http_port, it->dir,
+            it->reports_extra);
     return fclose(f);
 }
 
@@ -270,6 +273,12 @@ int cl_it_http_get(int port, const char *path, char *body, size_t size)
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* A stopped daemon's kernel still accepts the connection: never wait for ever. */
+    struct timeval tv = {5, 0};
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    }
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         if (fd >= 0)
             close(fd);

@@ -20,6 +20,8 @@ typedef struct cl_it {
     int http_port;
     char policies[300];      /* policy path for the config; "" = the repository's */
     char reports_extra[512]; /* more "reports" keys for the config, e.g. ",\"daily_at\":…" */
+    int session_timeout_ms;  /* kafka session.timeout.ms of the config; 0 = 6000 */
+    char kafka_extra[256];   /* more "kafka" keys for the config, e.g. ",\"debug\":\"cgrp\"" */
 } cl_it_t;
 
 typedef struct cl_it_status {
@@ -57,7 +59,8 @@ void cl_it_assert_expected(const cl_it_status_t *st, const cl_stream_expect_t *e
 int cl_it_digest(cl_it_t *it, char *out);
 /**
  * @brief GET http://127.0.0.1:PORT@p path; the status code, with the body in
- * @p body (NUL-terminated, cut at @p size). -1 when it cannot connect.
+ * @p body (NUL-terminated, cut at @p size). -1 when it cannot connect or gets no
+ * answer within 5 s.
  */
 int cl_it_http_get(int port, const char *path, char *body, size_t size);
 /** @brief Count the lines of a daemon log (DIR/daemon-*.log) containing @p needle. */

@@ -29,12 +29,18 @@ typedef enum cl_write_status {
     CL_WRITE_DATA = 3,   /* PostgreSQL rejected the batch's content (SQLSTATE classes 22, 23) */
 } cl_write_status_t;
 
-/** Test-only crash points inside a batch (SIGKILL of the own process). */
+/**
+ * Test-only crash points inside a batch: SIGKILL of the own process, or for
+ * CL_CRASH_STOP_BEFORE_COMMIT a SIGSTOP (once per process, whichever worker
+ * gets there first) with the batch's offset rows locked and updated: a
+ * zombie that resumes on SIGCONT.
+ */
 typedef enum cl_crash_point {
     CL_CRASH_NONE = 0,
     CL_CRASH_AFTER_COPY,
     CL_CRASH_BEFORE_COMMIT,
     CL_CRASH_AFTER_COMMIT,
+    CL_CRASH_STOP_BEFORE_COMMIT,
 } cl_crash_point_t;
 
 typedef struct cl_writer cl_writer_t;
@@ -95,7 +101,10 @@ void cl_writer_copy_rows(cl_buf_t *out, const cl_batch_t *b);
 /** @brief Arm a test-only crash at @p point of the @p nth batch (1-based). */
 void cl_writer_set_crash(cl_writer_t *w, cl_crash_point_t point, long nth);
 
-/** @brief Parse "after_copy|before_commit|after_commit"; CL_CRASH_NONE if unknown. */
+/**
+ * @brief Parse "after_copy|before_commit|after_commit|stop_before_commit";
+ * CL_CRASH_NONE if unknown.
+ */
 cl_crash_point_t cl_writer_crash_parse(const char *s);
 
 #endif
