@@ -307,7 +307,6 @@ static int cli_to_file(cl_it_t *it, const char *args, const char *out)
 static int snapshot(cl_it_t *it, const char *dir)
 {
     char args[1024], path[600];
-    double t0 = now_s();
     mkdir(dir, 0755);
     /* Statistics first: on a fresh database the reports' plans take seconds (same results). */
     if (cl_it_exec(it, "ANALYZE") != 0)
@@ -338,7 +337,6 @@ static int snapshot(cl_it_t *it, const char *dir)
             cl_it_sql(it, "SELECT md5(coalesce(string_agg(concat_ws(' ', topic, partition, "
                           "next_offset, accepted, duplicates, dead_letters), E'\\n' ORDER BY "
                           "topic, partition), '')) FROM careledger.offsets"));
-    fprintf(stderr, "\n  snapshot in %.1f s", now_s() - t0);
     return fclose(f) == 0 && rc == 0 ? 0 : -1;
 }
 
