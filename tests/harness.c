@@ -223,9 +223,16 @@ void cl_it_assert_expected(const cl_it_status_t *st, const cl_stream_expect_t *e
 /** @brief First value of a query in the test database. */
 const char *cl_it_sql(cl_it_t *it, const char *sql)
 {
-    static char out[1024];
-    char conninfo[128];
-    snprintf(conninfo, sizeof conninfo, "dbname=%s", it->name);
+    return cl_it_sql_as(it, NULL, sql);
+}
+
+/** @brief First value of a query in the test database as @p login (NULL: the default). */
+const char *cl_it_sql_as(cl_it_t *it, const char *login, const char *sql)
+{
+    static char out[4096];
+    char conninfo[256];
+    snprintf(conninfo, sizeof conninfo, "dbname=%s%s%s", it->name, login ? " user=" : "",
+             login ? login : "");
     PGconn *c = PQconnectdb(conninfo);
     PGresult *r = PQexec(c, sql);
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)

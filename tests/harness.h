@@ -69,5 +69,7 @@ int cl_it_log_count(cl_it_t *it, const char *needle);
 int cl_it_exec(cl_it_t *it, const char *sql);
 /** @brief Run SQL in the test database and return the first value (static buffer). */
 const char *cl_it_sql(cl_it_t *it, const char *sql);
+/** @brief cl_it_sql() as @p login (NULL: the default user); same static buffer. */
+const char *cl_it_sql_as(cl_it_t *it, const char *login, const char *sql);
 
 #endif

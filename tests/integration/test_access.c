@@ -100,16 +100,7 @@ static const char *state_as(const char *login, const char *sql)
 /** @brief The first value of @p sql as @p login (static buffer), "ERROR …" on failure. */
 static const char *value_as(const char *login, const char *sql)
 {
-    static char out[4096];
-    PGconn *c = connect_as(login);
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
-        snprintf(out, sizeof out, "%s", PQgetvalue(r, 0, 0));
-    else
-        snprintf(out, sizeof out, "ERROR %s", PQresultErrorMessage(r));
-    PQclear(r);
-    PQfinish(c);
-    return out;
+    return cl_it_sql_as(&it, login, sql);
 }
 
 /** @brief The number of lines of @p s (each ending in a newline). */
