@@ -195,10 +195,14 @@ static const char SQL_MARK_ALL[] =
     "WHERE worker_id IS NOT NULL AND type IN ('shift.completed', 'worker.registered', "
     "'deployment.started') ON CONFLICT (worker_id) DO UPDATE SET whole = true";
 
-/* One global lock order: by the lock key itself. */
+/* Workers are locked by one of 1,024 buckets of their id, in one global order (by bucket).
+ * Every advisory lock held takes a slot of the server's lock table until commit, and the
+ * table holds 64 per connection by default: one lock per worker made a batch of a few
+ * thousand workers fail with "out of shared memory" beside another (DECISIONS 107). The
+ * two-key form (class 'clwk') keeps these keys apart from the cross-partition lock's. */
 static const char SQL_LOCK_WORKERS[] =
-    "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT "
-    "hashtextextended('careledger.worker:' || worker_id, 0) AS k FROM agg_workers ORDER BY 1) x";
+    "SELECT count(pg_advisory_xact_lock(1668052843, b)) FROM (SELECT DISTINCT "
+    "(hashtextextended(worker_id, 0) & 1023)::integer AS b FROM agg_workers ORDER BY 1) x";
 
 static const char SQL_LOAD_WORKERS[] =
     "SELECT w.worker_id, k.unit_id, w.whole FROM agg_workers w "
@@ -906,11 +910,18 @@ static int put_settings(PGconn *c, const cl_policy_set_t *set, char *err, size_t
  * or region registered changes everyone there. A batch with one takes the cross-partition
  * lock exclusively (it waits for the batches in flight, which it then sees committed, and
  * the next ones wait for it and see it); every other batch takes it shared, so ordinary
- * batches still run side by side. Taken before the affected workers are found, and before
- * any worker lock, so the lock order stays global. */
+ * batches still run side by side. A cancellation whose shift, or a return whose departure,
+ * is committed already needs no wait: every later statement of this batch sees it, and the
+ * worker's own lock orders the batches that recompute that worker (DECISIONS 105). Taken
+ * before the affected workers are found, and before any worker lock, so the lock order
+ * stays global. The named event is probed by its key (OFFSET 0, as in SQL_AFFECTED). */
 static const char SQL_CROSS_NEEDED[] =
     "SELECT EXISTS (SELECT 1 FROM " SRC_BATCH " b WHERE b.type IN "
-    "('shift.cancelled', 'deployment.ended', 'unit.registered', 'region.registered'))";
+    "('unit.registered', 'region.registered') "
+    "OR (b.type = 'shift.cancelled' AND NOT EXISTS (SELECT 1 FROM careledger.events e "
+    "  WHERE e.event_id = b.cancels OFFSET 0)) "
+    "OR (b.type = 'deployment.ended' AND NOT EXISTS (SELECT 1 FROM careledger.events e "
+    "  WHERE e.deployment_id = b.deployment_id AND e.type = 'deployment.started' OFFSET 0)))";
 static const char SQL_CROSS_EXCLUSIVE[] =
     "SELECT pg_advisory_xact_lock(hashtextextended('careledger.cross-partition', 0))";
 static const char SQL_CROSS_SHARED[] =

@@ -59,8 +59,18 @@ static const char SQL_COPY_STAGE[] = "COPY stage (" EVENT_COLS ", seq, first) FR
 
 /* The first copy of each event_id in the batch (marked by the writer) is inserted unless
  * stored already, in event_id order so that concurrent batches' index locks are ordered too.
- * The event_ids inserted are the accepted ones; no wide row is materialised or joined. */
+ * The event_ids inserted are the accepted ones; no wide row is materialised or joined.
+ * Stored ids are skipped by probing the key first (OFFSET 0 keeps it a probe per staged row:
+ * the staging table has no statistics), so the insert needs no ON CONFLICT: speculative
+ * insertion cost 1.6x a plain insert (DECISIONS 106). Only a batch of another partition
+ * storing the same id at the same moment can still collide; that batch is then run again
+ * with SQL_INSERT_EVENTS_GUARDED, whose ON CONFLICT waits for the other and skips the id. */
 static const char SQL_INSERT_EVENTS[] =
+    "WITH ins AS (INSERT INTO careledger.events (" EVENT_COLS ") SELECT " EVENT_COLS
+    " FROM stage s WHERE s.first AND NOT EXISTS (SELECT 1 FROM careledger.events e "
+    "WHERE e.event_id = s.event_id OFFSET 0) ORDER BY event_id RETURNING event_id) "
+    "INSERT INTO stage_acc SELECT event_id FROM ins";
+static const char SQL_INSERT_EVENTS_GUARDED[] =
     "WITH ins AS (INSERT INTO careledger.events (" EVENT_COLS ") SELECT " EVENT_COLS
     " FROM stage WHERE first ORDER BY event_id ON CONFLICT (event_id) DO NOTHING "
     "RETURNING event_id) INSERT INTO stage_acc SELECT event_id FROM ins";
@@ -104,6 +114,7 @@ struct cl_writer {
     void *hook_ctx;
     cl_crash_point_t crash_point;
     long crash_nth;
+    int id_race; /* the last failure: another batch stored one of this batch's event_ids */
 };
 
 /** @brief Create a writer (not connected). */
@@ -465,10 +476,14 @@ static void copy_dead(cl_buf_t *b, const char *group, const cl_batch_part_t *p,
 static cl_write_status_t failure(cl_writer_t *w, PGresult *r, char *err, size_t errsize)
 {
     /* Copy the SQLSTATE before the result is freed. */
-    char state[6] = "";
+    char state[6] = "", cons[64] = "";
     const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *cn = r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    const char *constraint = cn ? cons : NULL;
     if (st)
         snprintf(state, sizeof state, "%s", st);
+    if (cn)
+        snprintf(cons, sizeof cons, "%s", cn);
     snprintf(err, errsize, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(w->conn));
     size_t n = strlen(err);
     while (n && err[n - 1] == '\n')
@@ -478,6 +493,12 @@ static cl_write_status_t failure(cl_writer_t *w, PGresult *r, char *err, size_t 
     if (PQstatus(w->conn) == CONNECTION_OK && PQtransactionStatus(w->conn) != PQTRANS_IDLE) {
         PGresult *rb = PQexec(w->conn, "ROLLBACK");
         PQclear(rb);
+    }
+    /* 23505 on events: a batch of another partition stored one of this batch's ids
+     * between the probe and the insert. */
+    if (strcmp(state, "23505") == 0 && constraint && strcmp(constraint, "events_pkey") == 0) {
+        w->id_race = 1;
+        return CL_WRITE_RETRY;
     }
     /* 23505 on the offsets row: another consumer stored this partition's first batch. */
     if (strcmp(state, "23505") == 0)
@@ -613,8 +634,9 @@ static cl_write_status_t advance(cl_writer_t *w, cl_batch_t *b, char *err, size_
     return CL_WRITE_OK;
 }
 
-/** @brief Store a batch in one transaction. */
-cl_write_status_t cl_writer_commit(cl_writer_t *w, cl_batch_t *b, char *err, size_t errsize)
+/** @brief Store a batch in one transaction; @p guarded: insert with ON CONFLICT. */
+static cl_write_status_t commit_once(cl_writer_t *w, cl_batch_t *b, int guarded, char *err,
+                                     size_t errsize)
 {
     PGresult *r;
     err[0] = '\0';
@@ -666,7 +688,7 @@ cl_write_status_t cl_writer_commit(cl_writer_t *w, cl_batch_t *b, char *err, siz
         PQclear(r);
         drain(w);
         maybe_crash(w, CL_CRASH_AFTER_COPY);
-        r = PQexec(w->conn, SQL_INSERT_EVENTS);
+        r = PQexec(w->conn, guarded ? SQL_INSERT_EVENTS_GUARDED : SQL_INSERT_EVENTS);
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             return failure(w, r, err, errsize);
         PQclear(r);
@@ -739,4 +761,17 @@ cl_write_status_t cl_writer_commit(cl_writer_t *w, cl_batch_t *b, char *err, siz
     for (size_t i = 0; i < b->nparts; i++)
         b->parts[i].start = b->parts[i].end;
     return CL_WRITE_OK;
+}
+
+/** @brief Store a batch in one transaction, again guarded if another batch raced it. */
+cl_write_status_t cl_writer_commit(cl_writer_t *w, cl_batch_t *b, char *err, size_t errsize)
+{
+    w->id_race = 0;
+    cl_write_status_t st = commit_once(w, b, 0, err, errsize);
+    if (st != CL_WRITE_RETRY || !w->id_race)
+        return st;
+    cl_log_info("a batch of another partition stored one of this batch's event ids meanwhile; "
+                "storing the batch again, skipping stored ids",
+                "batches=%ld", w->batches);
+    return commit_once(w, b, 1, err, errsize);
 }

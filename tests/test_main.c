@@ -8,14 +8,15 @@
 
 #include "cltest.h"
 
-/** @brief Add a suite. */
+/** @brief Add a suite; CARELEDGER_TEST_ONLY=TEXT keeps only the tests whose name holds TEXT. */
 int cl_test_add_suite(const char *name, const cl_test_t *tests)
 {
+    const char *only = getenv("CARELEDGER_TEST_ONLY");
     CU_pSuite s = CU_add_suite(name, NULL, NULL);
     if (!s)
         return -1;
     for (const cl_test_t *t = tests; t->name; t++)
-        if (!CU_add_test(s, t->name, t->fn))
+        if ((!only || strstr(t->name, only)) && !CU_add_test(s, t->name, t->fn))
             return -1;
     return 0;
 }

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "cltest.h"
 #include "harness.h"
 
@@ -234,6 +236,125 @@ static void test_ingest_file_twice(void)
     cl_it_teardown(&it);
 }
 
+/* Two events; x-race-1 is also being stored, with other content, by another session. */
+static const char RACE_FILE[] =
+    "{\"schema\":\"careledger/1\",\"occurred_at\":\"2020-01-24T00:00:00+08:00\",\"event_id\":"
+    "\"x-race-1\",\"type\":\"region.registered\",\"code\":\"220000\",\"name\":\"吉林省\","
+    "\"parent\":null,\"level\":\"province\"}\n"
+    "{\"schema\":\"careledger/1\",\"occurred_at\":\"2020-01-24T00:00:00+08:00\",\"event_id\":"
+    "\"x-race-2\",\"type\":\"region.registered\",\"code\":\"220100\",\"name\":\"长春市\","
+    "\"parent\":\"220000\",\"level\":\"city\"}\n";
+
+/** @brief Run @p sql on @p c; 0 when it succeeded. */
+static int exec_on(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+/* The batch probes stored ids, then inserts without ON CONFLICT (DECISIONS 106): a session
+ * that stores one of its ids in between makes the insert fail; the batch is stored again
+ * guarded, and the id is a conflicting duplicate of what the other stored, nothing lost. */
+static void test_id_race(void)
+{
+    cl_it_t it;
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_race", 0, 1), 0);
+    char path[400], conninfo[128];
+    snprintf(path, sizeof path, "%s/race.jsonl", it.dir);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(RACE_FILE, f);
+    fclose(f);
+    snprintf(conninfo, sizeof conninfo, "dbname=%s", it.name);
+    PGconn *other = PQconnectdb(conninfo);
+    CU_ASSERT_EQUAL_FATAL(PQstatus(other), CONNECTION_OK);
+    CU_ASSERT_EQUAL(exec_on(other, "BEGIN"), 0);
+    CU_ASSERT_EQUAL(exec_on(other, "INSERT INTO careledger.events (event_id, type, fingerprint, "
+                                   "occurred_at, src_topic, src_partition, src_offset, payload) "
+                                   "VALUES ('x-race-1', 'region.registered', '\\x00', now(), "
+                                   "'elsewhere', 0, 0, '{}')"),
+                    0);
+    cl_proc_t ing;
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "exec '%s' ingest-file '%s' --config '%s' >>'%s/race.log' 2>&1",
+             cl_it_bin(), path, it.config, it.dir);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    CU_ASSERT_EQUAL_FATAL(cl_proc_spawn(&ing, argv), 0);
+    /* The batch's insert waits on the other session's uncommitted id. */
+    int waiting = 0;
+    for (int i = 0; i < 300 && !waiting; i++) {
+        waiting = strcmp(cl_it_sql(&it, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                        "application_name = 'careledger-ingest' AND "
+                                        "wait_event_type = 'Lock'"),
+                         "1") == 0;
+        if (!waiting)
+            usleep(100 * 1000);
+    }
+    CU_ASSERT_TRUE(waiting);
+    if (!waiting) {
+        snprintf(cmd, sizeof cmd, "cat '%s/race.log' >&2", it.dir);
+        CU_ASSERT_EQUAL(system(cmd), 0);
+    }
+    CU_ASSERT_EQUAL(exec_on(other, "COMMIT"), 0);
+    PQfinish(other);
+    CU_ASSERT_EQUAL(wait_exit(&ing, 60), 0);
+    char want[600];
+    snprintf(want, sizeof want, "x-race-1:elsewhere,x-race-2:file:%s", path);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(event_id || ':' || src_topic, ',' "
+                                          "ORDER BY event_id) FROM careledger.events"),
+                           want);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(event_id || ':' || reason, ',') "
+                                          "FROM careledger.dead_letters"),
+                           "x-race-1:conflicting_duplicate");
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT accepted || '/' || dead_letters || '/' || "
+                                          "next_offset FROM careledger.offsets"),
+                           "1/1/2");
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(code, ',' ORDER BY code) FROM "
+                                          "careledger.regions"),
+                           "220100");
+    snprintf(cmd, sizeof cmd, "grep -q 'storing the batch again' '%s/race.log'", it.dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    cl_it_teardown(&it);
+}
+
+/* One batch of 30,000 workers' shifts: more workers than the server's lock table has slots
+ * (64 per connection, 200 connections here). Locked one by one they failed the batch with
+ * "out of shared memory" on every attempt; by bucket the batch holds at most 1,024
+ * (DECISIONS 107). */
+static void test_many_workers(void)
+{
+    cl_it_t it;
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_wide", 0, 1), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 1, 30000, 100), 0);
+    char path[400];
+    snprintf(path, sizeof path, "%s/wide.jsonl", it.dir);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    for (int i = 0; i < 30000; i++)
+        fprintf(f,
+                "{\"schema\":\"careledger/1\",\"occurred_at\":\"2020-02-01T16:00:00+08:00\","
+                "\"event_id\":\"wide-%d\",\"type\":\"shift.completed\",\"worker_id\":"
+                "\"WL%05d\",\"unit_id\":\"U-WIDE\",\"start\":\"2020-02-01T08:00:00+08:00\","
+                "\"end\":\"2020-02-01T16:00:00+08:00\",\"exposure\":\"direct\"}\n",
+                i, i);
+    fclose(f);
+    char args[500];
+    snprintf(args, sizeof args, "ingest-file '%s'", path);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, args), 0);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT accepted || '/' || next_offset FROM "
+                                          "careledger.offsets"),
+                           "30000/30000");
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT count(DISTINCT worker_id) FROM "
+                                          "careledger.worker_days"),
+                           "30000");
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
+    cl_it_teardown(&it);
+}
+
 /** @brief Remove the generated stream at exit. */
 static void remove_stream(void)
 {
@@ -252,6 +373,8 @@ int cl_test_register(void)
         {"PostgreSQL stopped for 5 s mid-ingest", test_postgres_outage},
         {"two daemons in one group, one stopped", test_two_daemons},
         {"ingest-file twice adds nothing", test_ingest_file_twice},
+        {"an event id stored by another session during the batch", test_id_race},
+        {"one batch of 30,000 workers", test_many_workers},
         {NULL, NULL}};
     snprintf(stream_dir, sizeof stream_dir, "/tmp/cl-stream-%d", (int)getpid());
     char cmd[300];
