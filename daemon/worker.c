@@ -250,6 +250,13 @@ static cl_write_status_t try_commit(cl_worker_t *w)
                      cl_log_quote(q, sizeof q, err));
         snprintf(w->last_err, sizeof w->last_err, "%s", err);
     } else {
+        if (cl_writer_connected(w->writer)) {
+            /* The session is alive: PostgreSQL refused a statement (out of shared memory, a
+             * lock timeout, a missing migration), which "unreachable" alone would hide. */
+            char q[1100];
+            cl_log_warn("postgres refused the batch on a live session: retrying on a new one",
+                        "worker=%d error=%s", w->id, cl_log_quote(q, sizeof q, err));
+        }
         set_pg_state(w, 0, err);
         if (!cl_writer_connected(w->writer))
             return st;
