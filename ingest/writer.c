@@ -310,12 +310,28 @@ static void col_text(cl_buf_t *b, const char *s)
     copy_text(b, s);
 }
 
+/** @brief Append a decimal integer (digits by hand: several per staged row). */
+static void put_int(cl_buf_t *b, int64_t v)
+{
+    char tmp[24], *o = tmp + sizeof tmp;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--o = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--o = '-';
+    cl_buf_add(b, o, (size_t)(tmp + sizeof tmp - o));
+}
+
 static void col_int(cl_buf_t *b, int present, int64_t v)
 {
-    if (present)
-        cl_buf_printf(b, "\t%lld", (long long)v);
-    else
+    if (present) {
+        cl_buf_putc(b, '\t');
+        put_int(b, v);
+    } else {
         cl_buf_add(b, "\t\\N", 3);
+    }
 }
 
 static void col_date(cl_buf_t *b, int present, int32_t d)
@@ -394,7 +410,9 @@ static void copy_event(cl_buf_t *b, const cl_batch_part_t *p, const cl_batch_msg
                        int first)
 {
     copy_event_cols(b, p, m);
-    cl_buf_printf(b, "\t%zu\t%c\n", seq, first ? 't' : 'f');
+    cl_buf_putc(b, '\t');
+    put_int(b, (int64_t)seq);
+    cl_buf_add(b, first ? "\tt\n" : "\tf\n", 3);
 }
 
 const char cl_writer_event_cols[] = EVENT_COLS;
