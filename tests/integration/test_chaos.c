@@ -210,8 +210,9 @@ static int wait_daemon_stored(const cl_proc_t *d, int port, long n, int timeout_
 }
 
 /**
- * @brief Wait until the daemon on @p port holds partitions, or has stopped or exited
- * (a test crash point); 0, or -1 at the timeout, saying so.
+ * @brief Wait until daemon @p who holds partitions (or stopped or exited); 0, or -1 saying so.
+ *
+ * A daemon with a test crash point may stop or die before its /metrics list a partition.
  */
 static int wait_daemon_assigned(const char *who, const cl_proc_t *d, int port, int timeout_s)
 {
@@ -259,10 +260,7 @@ static int wait_all_stored(cl_it_t *it, int timeout_s)
     return wait_db_consumed(it, total, timeout_s);
 }
 
-/**
- * @brief Wait until the scenario's daemon logs hold more than @p above lines with
- * @p needle; their count, or 0 saying so.
- */
+/** @brief Wait for more than @p above daemon log lines with @p needle; their count, or 0. */
 static int wait_log(cl_it_t *it, const char *needle, int above, int timeout_s)
 {
     int n = 0;
@@ -294,9 +292,10 @@ static int wait_stopped(const char *who, const cl_proc_t *d, int timeout_s)
 }
 
 /**
- * @brief Stop daemon @p who with @p sig (0: only wait for it to end by itself) within
- * @p timeout_ms; its exit status (128 + signal when killed), or -1 after a SIGKILL at the
- * deadline, saying so.
+ * @brief Stop daemon @p who with @p sig within @p timeout_ms; its exit status, or -1.
+ *
+ * @p sig 0 only waits for it to end by itself. A daemon killed by a signal ends with 128 +
+ * the signal; one still there at the deadline is killed, and -1 comes with a message.
  */
 static int stop_daemon(const char *who, cl_proc_t *d, int sig, int timeout_ms)
 {
@@ -424,10 +423,12 @@ static void show_logs(const cl_it_t *it)
 }
 
 /**
- * @brief End the scenario under way, however it ended: its time; on a failure, the end of
- * its logs; every daemon stopped, the broker and folder torn down, PostgreSQL started again
- * if the test stopped it. Called at the scenario's end, and with @p abandoned at the next
- * one's start and at exit, when a fatal assert left it.
+ * @brief End the scenario under way, however it ended, and stop everything it started.
+ *
+ * Prints its time and, on a failure, the end of its logs; kills every daemon, tears down the
+ * broker and folder, and starts PostgreSQL again if the test stopped it. Called at the
+ * scenario's end, and with @p abandoned at the next one's start and at exit, when a fatal
+ * assert left it.
  */
 static void finish_scenario(int abandoned)
 {
@@ -456,9 +457,9 @@ static void finish_scenario(int abandoned)
 }
 
 /**
- * @brief Begin scenario @p name: whatever an earlier one left is stopped; a fresh database
- * and broker, and the chaos configuration. 0/-1.
+ * @brief Begin scenario @p name: a fresh database and broker, the chaos configuration; 0/-1.
  *
+ * Whatever an earlier scenario left is stopped first.
  * The mock (librdkafka 2.0.2) elects the first members of an empty group after a fixed 3 s,
  * and its once-a-second session check drops a member whose session is shorter before that:
  * its JoinGroup is never answered and the consumer waits max.poll.interval.ms + 3 s, then
@@ -509,9 +510,10 @@ static int cli_to_file(cl_it_t *it, const char *args, const char *out)
 }
 
 /**
- * @brief Write what a run ended with into @p dir: each report's JSON,
- * `status --json`, and a digest per aggregate table and of the stored events
- * and dead letters (tables.txt); 0 or -1, saying which step failed.
+ * @brief Write what a run ended with into @p dir; 0, or -1 saying which step failed.
+ *
+ * Each report's JSON, `status --json`, and a digest per aggregate table and of the stored
+ * events and dead letters (tables.txt).
  */
 static int snapshot(cl_it_t *it, const char *dir)
 {
@@ -652,6 +654,7 @@ static void test_clean(void)
     finish_scenario(0);
 }
 
+/** @brief kill -9 at 20 random moments, a restart after each; then the same as clean. */
 static void test_kill_loop(void)
 {
     CU_ASSERT_TRUE_FATAL(have_ref);
@@ -707,6 +710,7 @@ static int postgres_set(int up)
     return rc == 0 ? 0 : -1;
 }
 
+/** @brief PostgreSQL stopped and started twice mid-ingest; the daemon pauses, never exits. */
 static void test_postgres_restarts(void)
 {
     CU_ASSERT_TRUE_FATAL(have_ref);
@@ -739,6 +743,7 @@ static void test_postgres_restarts(void)
     finish_scenario(0);
 }
 
+/** @brief Every broker down and up twice mid-ingest; the daemon retries, never exits. */
 static void test_broker_down_up(void)
 {
     CU_ASSERT_TRUE_FATAL(have_ref);
@@ -765,9 +770,10 @@ static void test_broker_down_up(void)
 }
 
 /**
- * @brief Start daemon @p who (slot @p k, configuration @p cfg, environment @p env, may be
- * NULL) in the group once the database holds @p at messages, and produce part @p part once
- * it holds partitions.
+ * @brief Daemon @p who joins the group at @p at messages stored; part @p part follows.
+ *
+ * It runs in slot @p k on configuration @p cfg with environment @p env (may be NULL); the
+ * part is produced once it holds partitions.
  */
 static void join_group(const char *who, int k, cl_it_t *cfg, long at, int part, const char *env)
 {
@@ -777,6 +783,7 @@ static void join_group(const char *who, int k, cl_it_t *cfg, long at, int part, 
     CU_ASSERT_EQUAL(produce_parts(&scen, part, part + 1), 0);
 }
 
+/** @brief Daemons join mid-batch and leave: SIGTERM, a crash point, a frozen zombie. */
 static void test_rebalance(void)
 {
     static cl_it_t b, c, z; /* copies of the scenario's configuration: no broker of their own */
@@ -847,6 +854,7 @@ static void at_exit(void)
         fprintf(stderr, "could not remove %s\n", data_dir);
 }
 
+/** @brief The chaos suite (CARELEDGER_CHAOS_ONLY, CARELEDGER_CHAOS_SEED) and its stream folder. */
 int cl_test_register(void)
 {
     static const cl_test_t all[] = {
