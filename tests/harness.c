@@ -84,8 +84,11 @@ int cl_it_setup(cl_it_t *it, const char *name, int partitions, int workers)
     it->broker.pid = -1;
     it->broker.out_fd = -1;
     snprintf(it->name, sizeof it->name, "%s", name);
-    snprintf(it->dir, sizeof it->dir, "/tmp/cl-it-%s-%d", name, (int)getpid());
-    mkdir(it->dir, 0755);
+    /* A name no other process can derive (not from the pid): nothing else removes it. */
+    snprintf(it->dir, sizeof it->dir, "/tmp/cl-it-%s-XXXXXX", name);
+    if (!mkdtemp(it->dir))
+        return -1;
+    chmod(it->dir, 0755);
     snprintf(it->config, sizeof it->config, "%s/careledger.json", it->dir);
     it->http_port = 20000 + (int)(getpid() % 20000);
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);

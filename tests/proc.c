@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@ int cl_proc_spawn(cl_proc_t *p, char *const argv[])
     int fds[2];
     if (pipe(fds) != 0)
         return -1;
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(fds[0]);
@@ -34,6 +36,11 @@ int cl_proc_spawn(cl_proc_t *p, char *const argv[])
         return -1;
     }
     if (pid == 0) {
+        /* A test killed outright (ctest's timeout, kill -9) takes its brokers and daemons
+         * with it: none is left holding ctest's output. Kept across exec. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) /* the test died before prctl() */
+            _exit(127);
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
@@ -87,6 +94,9 @@ int cl_proc_stop(cl_proc_t *p, int sig, int timeout_ms)
             kill(p->pid, SIGKILL);
             waitpid(p->pid, &status, 0);
             p->pid = -1;
+            if (p->out_fd >= 0)
+                close(p->out_fd);
+            p->out_fd = -1;
             return -1;
         }
         usleep(20000);
