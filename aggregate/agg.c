@@ -145,7 +145,13 @@ static const char SQL_AGG_SETUP[] =
     "CREATE TEMP TABLE IF NOT EXISTS agg_workers (worker_id text PRIMARY KEY, "
     "whole boolean NOT NULL DEFAULT true) ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS agg_gone (LIKE careledger.worker_days) ON COMMIT DELETE ROWS; "
-    "CREATE TEMP TABLE IF NOT EXISTS agg_new (LIKE careledger.worker_days) ON COMMIT DELETE ROWS";
+    "CREATE TEMP TABLE IF NOT EXISTS agg_new (LIKE careledger.worker_days) ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS agg_marks_w (worker_id text PRIMARY KEY) "
+    "ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS agg_marks_f (family_id text PRIMARY KEY) "
+    "ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS agg_marks_m (worker_id text, month date, "
+    "PRIMARY KEY (worker_id, month)) ON COMMIT DELETE ROWS";
 
 /* The workers a batch affects: their own events, the shifts a cancellation names, the
  * deployment an end closes, and everyone at a unit or in a region (re)registered. */
@@ -279,12 +285,13 @@ static const char SQL_SUMMARIZE[] =
     "  frontline = t.frontline + EXCLUDED.frontline, "
     "  subsidy_fen = t.subsidy_fen + EXCLUDED.subsidy_fen, perf_fen = t.perf_fen + "
     "EXCLUDED.perf_fen), "
-    "ms AS (INSERT INTO careledger.month_sums AS t (worker_id, month, policy_id, deployed, days, "
-    "  subsidy_fen, earning) "
-    "  SELECT x.* FROM (SELECT d.worker_id, date_trunc('month', d.date::timestamp)::date AS month, "
+    "msd AS MATERIALIZED (SELECT x.* FROM (SELECT d.worker_id, "
+    "  date_trunc('month', d.date::timestamp)::date AS month, "
     "  coalesce(d.policy_id, '') AS policy_id, d.kind = 'deployed' AS deployed, sum(d.s) AS n, "
     "  sum(d.s * d.subsidy_fen) AS fen, sum(CASE WHEN d.subsidy_fen > 0 THEN d.s ELSE 0 END) AS e "
-    "  FROM d GROUP BY 1, 2, 3, 4) x WHERE x.n <> 0 OR x.fen <> 0 OR x.e <> 0 ORDER BY 1, 2, 3, 4 "
+    "  FROM d GROUP BY 1, 2, 3, 4) x WHERE x.n <> 0 OR x.fen <> 0 OR x.e <> 0), "
+    "ms AS (INSERT INTO careledger.month_sums AS t (worker_id, month, policy_id, deployed, days, "
+    "  subsidy_fen, earning) SELECT * FROM msd ORDER BY 1, 2, 3, 4 "
     "  ON CONFLICT (worker_id, month, policy_id, deployed) DO UPDATE SET days = t.days + "
     "  EXCLUDED.days, subsidy_fen = t.subsidy_fen + EXCLUDED.subsidy_fen, "
     "  earning = t.earning + EXCLUDED.earning), "
@@ -319,6 +326,20 @@ static const char SQL_SUMMARIZE[] =
     "  ORDER BY 1 ON CONFLICT (worker_id) DO UPDATE SET home_unit = EXCLUDED.home_unit, "
     "  days = EXCLUDED.days, direct = EXCLUDED.direct, deployed = EXCLUDED.deployed, "
     "  designated = EXCLUDED.designated, longest_run = EXCLUDED.longest_run), "
+    "mw AS (INSERT INTO agg_marks_w (worker_id) SELECT a.worker_id FROM agg_workers a WHERE "
+    "a.whole "
+    "  UNION SELECT s.worker_id FROM ws s WHERE NOT s.existed OR s.h1 IS DISTINCT FROM s.h0 "
+    "  OR lower(s.days) IS DISTINCT FROM lower(s.s0) "
+    "  OR lower(s.direct) IS DISTINCT FROM lower(s.o_direct) "
+    "  OR lower(s.deployed) IS DISTINCT FROM lower(s.o_deployed) "
+    "  OR lower(s.designated) IS DISTINCT FROM lower(s.o_designated) "
+    "  OR (s.days <> s.s0 AND EXISTS (SELECT 1 FROM careledger.policy_tracks t "
+    "      WHERE t.kind = 'recurring')) ON CONFLICT DO NOTHING), "
+    "mm AS (INSERT INTO agg_marks_m (worker_id, month) SELECT m.worker_id, m.month FROM msd m "
+    "  UNION SELECT s.worker_id, s.month FROM agg_workers a CROSS JOIN LATERAL (SELECT "
+    "s.worker_id, "
+    "  s.month FROM careledger.month_sums s WHERE s.worker_id = a.worker_id OFFSET 0) s "
+    "  WHERE a.whole ON CONFLICT DO NOTHING), "
     "hd AS (SELECT h.unit_id, h.date, sum(h.n) AS n FROM ("
     "  SELECT s.h1 AS unit_id, d.date, d.s AS n FROM d JOIN ws s USING (worker_id) "
     "  WHERE s.existed AND s.h1 IS NOT NULL AND s.h1 = s.h0 "
@@ -369,6 +390,20 @@ static const char SQL_SUMMARIZE[] =
 static const char SQL_QUALITY_BATCH[] = QUALITY(SRC_BATCH);
 static const char SQL_QUALITY_ALL[] = QUALITY(SRC_ALL);
 
+/* Coverage marks (schema 8): the people the batch's deliveries and payments name, besides
+ * the workers the summaries listed; then marks_refresh() under its lock, last in the
+ * batch. */
+static const char SQL_MARKS_BATCH[] =
+    "WITH b AS (SELECT e.type, e.worker_id, e.family_id, e.line, e.period FROM " SRC_BATCH " e "
+    "WHERE e.type IN ('benefit.delivered', 'subsidy.paid')), "
+    "w AS (INSERT INTO agg_marks_w (worker_id) SELECT DISTINCT b.worker_id FROM b "
+    "  WHERE b.type = 'benefit.delivered' AND b.worker_id IS NOT NULL ON CONFLICT DO NOTHING), "
+    "f AS (INSERT INTO agg_marks_f (family_id) SELECT DISTINCT b.family_id FROM b "
+    "  WHERE b.type = 'benefit.delivered' AND b.family_id IS NOT NULL ON CONFLICT DO NOTHING) "
+    "INSERT INTO agg_marks_m (worker_id, month) SELECT DISTINCT b.worker_id, b.period FROM b "
+    "WHERE b.type = 'subsidy.paid' AND b.line = 'temp_subsidy' ON CONFLICT DO NOTHING";
+static const char SQL_MARKS_REFRESH[] = "SELECT careledger.marks_refresh()";
+
 static const char SQL_DIGEST[] = "SELECT digest FROM careledger.policy_state WHERE id = 1";
 static const char SQL_SET_DIGEST[] =
     "INSERT INTO careledger.policy_state (id, digest) VALUES (1, $1) "
@@ -393,7 +428,11 @@ static const char SQL_REBUILD_CLEAR[] =
     "careledger.deployment_starts, careledger.deployment_ends, careledger.injury_stages, "
     "careledger.statuses, careledger.worker_days, careledger.open_deployments, "
     "careledger.payments, careledger.deliveries, careledger.unit_days, careledger.home_days, "
-    "careledger.month_sums, careledger.worker_sets, careledger.quality_ids";
+    "careledger.month_sums, careledger.worker_sets, careledger.quality_ids, "
+    "careledger.coverage_marks, careledger.coverage_days, careledger.mark_members";
+
+static const char SQL_REBUILD_NEXT_CHUNK[] =
+    "TRUNCATE agg_workers, agg_gone, agg_new, agg_marks_w, agg_marks_f, agg_marks_m";
 
 #define REBUILD_CHUNK 2000
 
@@ -1091,7 +1130,11 @@ int cl_agg_apply(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *err, 
         return -1;
     int affected = atoi(PQgetvalue(r, 0, 0));
     PQclear(r);
-    return affected ? recompute(a, c, set, &n, err, errsize) : 0;
+    if (affected && recompute(a, c, set, &n, err, errsize))
+        return -1;
+    return exec_ok(c, SQL_MARKS_BATCH, err, errsize) || exec_ok(c, SQL_MARKS_REFRESH, err, errsize)
+               ? -1
+               : 0;
 }
 
 /** @brief Rebuild everything from raw facts in one transaction. */
@@ -1138,7 +1181,8 @@ long cl_agg_rebuild(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *er
         PQclear(r);
         long k = 0;
         if (!ok || recompute(a, c, set, &k, err, errsize) ||
-            exec_ok(c, "TRUNCATE agg_workers, agg_gone, agg_new", err, errsize))
+            exec_ok(c, SQL_MARKS_REFRESH, err, errsize) ||
+            exec_ok(c, SQL_REBUILD_NEXT_CHUNK, err, errsize))
             goto fail;
         total += k;
     }

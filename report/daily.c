@@ -14,14 +14,13 @@
     "(SELECT u.unit_id FROM careledger.units u WHERE EXISTS (SELECT 1 FROM "                       \
     "careledger.region_ancestors(u.region) a WHERE a.ancestor = $1))"
 
-/* The KPIs from the summaries kept by ingest (schema 8): frontline workers from the
- * workers' day sets, active workers from the home units' days, worker-days and entitlement
+/* The KPIs from the summaries kept by ingest (schema 8): frontline workers from their
+ * coverage marks, active workers from the home units' days, worker-days and entitlement
  * from the credited units' days. */
 static const char SQL_KPI[] =
     "WITH under AS " UNDER " "
     "SELECT "
-    "(SELECT count(*) FROM careledger.qualifying_sets($2, $1, ARRAY['frontline']) q "
-    "  WHERE q.unit_id IN (SELECT unit_id FROM under)), "
+    "(SELECT coalesce(sum(f.workers), 0) FROM careledger.frontline_under($2, $1) f), "
     "(SELECT coalesce(sum(h.workers), 0) FROM careledger.home_days_to($2) h "
     "  WHERE h.date = $2 AND h.unit_id IN (SELECT unit_id FROM under)), "
     "w.n, w.fen, "

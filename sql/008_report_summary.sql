@@ -78,6 +78,41 @@ CREATE TABLE quality_ids (
     PRIMARY KEY (problem, id)
 );
 
+-- Coverage (R6) per person as sets of dates D (schema 8): for each person (a worker, a
+-- family, or a worker-month for entitlement tracks) and track, the dates as of which they
+-- are eligible and covered, at their unit. Kept by ingest for the people a batch touches
+-- (marks_refresh()); coverage_days holds their boundaries summed per track, unit and date
+-- (+1 where a set starts, -1 where it ends), so that a count as of D is a sum to D.
+-- '#frontline' marks the workers counted as frontline workers (the reports' KPI).
+CREATE TABLE coverage_marks (
+    who       text NOT NULL,                -- 'w:' worker, 'f:' family, 'm:' worker ':' month
+    track_id  text NOT NULL,
+    unit_id   text NOT NULL,
+    eligible  datemultirange NOT NULL,
+    covered   datemultirange NOT NULL,
+    PRIMARY KEY (who, track_id, unit_id)
+);
+CREATE TABLE coverage_days (
+    track_id text NOT NULL,
+    unit_id  text NOT NULL,
+    date     date NOT NULL,
+    eligible bigint NOT NULL,               -- people becoming eligible on date, less those ceasing
+    covered  bigint NOT NULL,
+    PRIMARY KEY (track_id, unit_id, date)
+);
+-- Each track and unit also has a row dated 'infinity' holding the sum of all its others (the
+-- counts as of any D past the last boundary), so a count as of D, a sum to D, is also that
+-- total less the rows after D: few at the days reports are asked for.
+CREATE INDEX coverage_days_date ON coverage_days (date);
+CREATE INDEX unit_days_policy ON unit_days (policy_id, unit_id, date);
+-- The family each worker was last counted in (a re-registration may move them).
+CREATE TABLE mark_members (
+    worker_id text PRIMARY KEY,
+    family_id text NOT NULL
+);
+CREATE INDEX deliveries_worker ON deliveries (worker_id, track_id) WHERE worker_id IS NOT NULL;
+CREATE INDEX deliveries_family ON deliveries (family_id, track_id) WHERE family_id IS NOT NULL;
+
 -- Families are looked up by id when deliveries are counted at the family's unit.
 CREATE INDEX workers_family ON workers (family_id, worker_id);
 
@@ -255,102 +290,76 @@ LANGUAGE sql STABLE ROWS 100000 SET jit = off SET work_mem = '64MB' AS $$
 $$;
 
 -- R6 for once, recurring and entitlement tracks (as 006's, same rows) from the summaries:
--- people from their day sets (qualifying_sets(), only the keys some class of track asks
--- for; a recurring window is tested by overlap, so no set is cut), units from unit_days,
--- worker-months from month_sums. Open deployments add their days to D. KINDS: 'people',
+-- people (workers, families, worker-months) from coverage_days, the boundaries of their
+-- coverage marks summed to D; units from unit_days; the worker-months of workers with an
+-- open deployment (whose months go on with D) as in 006, from month_sums. KINDS: 'people',
 -- 'entitlement' or 'all' rows.
 CREATE OR REPLACE FUNCTION coverage_counts(d date, kinds text, region text)
 RETURNS TABLE (track_id text, unit_id text, eligible bigint, covered bigint)
 LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
     WITH uu AS MATERIALIZED (SELECT u.unit_id FROM careledger.units_under($3) u),
-    away AS MATERIALIZED (
-        SELECT r.worker_id FROM careledger.workers r
-        WHERE $3 IS NOT NULL
-          AND r.worker_id NOT IN (SELECT k.worker_id FROM careledger.kin_under($3) k)),
     t AS MATERIALIZED (
-        SELECT pt.*, dense_rank() OVER (ORDER BY pt.policy_id, pt.scope, pt.eligible,
-                                        pt.grace_days, pt.kind, pt.cadence_days) AS cls
-        FROM careledger.policy_tracks pt
-        WHERE pt.kind IN ('once', 'recurring') AND $2 IN ('people', 'all')),
-    c AS MATERIALIZED (
-        SELECT DISTINCT t.cls, t.policy_id, t.scope, t.eligible, t.grace_days, t.kind,
-               t.cadence_days
-        FROM t),
+        SELECT pt.* FROM careledger.policy_tracks pt
+        WHERE (pt.kind IN ('once', 'recurring') AND $2 IN ('people', 'all'))
+           OR (pt.kind = 'entitlement' AND $2 IN ('entitlement', 'all'))),
+    marked AS (
+        SELECT c.track_id, c.unit_id,
+               sum(CASE WHEN c.date = 'infinity' THEN c.eligible ELSE -c.eligible END) AS eligible,
+               sum(CASE WHEN c.date = 'infinity' THEN c.covered ELSE -c.covered END) AS covered
+        FROM careledger.coverage_days c
+        WHERE c.date > $1
+          AND c.track_id IN (SELECT t.track_id FROM t
+                             WHERE t.scope IN ('worker', 'family') OR t.kind = 'entitlement')
+          AND ($3 IS NULL OR c.unit_id IN (SELECT unit_id FROM uu))
+        GROUP BY c.track_id, c.unit_id),
+    -- Units with a (frontline) worker-day credited to them (under the track's policy): the
+    -- first, and for a recurring track one in the window, each looked up by unit in
+    -- unit_days' key order; covered by a delivery to the unit.
+    units AS (
+        SELECT u.track_id, u.unit_id, 1 AS eligible,
+               CASE WHEN EXISTS (
+                   SELECT 1 FROM careledger.deliveries v
+                   WHERE v.track_id = u.track_id AND v.unit_id = u.unit_id AND v.date <= $1
+                     AND (u.kind <> 'recurring' OR v.date > $1 - u.cadence_days)
+                     AND (u.min_amount_fen IS NULL OR v.amount_fen >= u.min_amount_fen)
+                     AND (u.min_sum_insured_fen IS NULL OR v.sum_insured_fen >= u.min_sum_insured_fen))
+                    THEN 1 ELSE 0 END AS covered
+        FROM (SELECT t.*, un.unit_id,
+                     least((SELECT v.date FROM careledger.unit_days v
+                            WHERE v.unit_id = un.unit_id AND v.policy_id = t.policy_id
+                              AND v.date <= $1 AND v.days > 0
+                              AND (t.eligible = 'all' OR v.frontline > 0)
+                            ORDER BY v.date LIMIT 1),
+                           (SELECT min(o.from_date) FROM careledger.open_deployments o
+                            WHERE o.unit_id = un.unit_id AND o.policy_id = t.policy_id
+                              AND o.from_date <= $1 AND (t.eligible = 'all' OR o.frontline)))
+                         AS first_day,
+                     t.kind = 'recurring' AND (
+                         EXISTS (SELECT 1 FROM careledger.unit_days v
+                                 WHERE v.unit_id = un.unit_id AND v.policy_id = t.policy_id
+                                   AND v.date <= $1 AND v.date > $1 - t.cadence_days
+                                   AND v.days > 0 AND (t.eligible = 'all' OR v.frontline > 0))
+                         OR EXISTS (SELECT 1 FROM careledger.open_deployments o
+                                    WHERE o.unit_id = un.unit_id AND o.policy_id = t.policy_id
+                                      AND o.from_date <= $1
+                                      AND (t.eligible = 'all' OR o.frontline))) AS recent
+              FROM t CROSS JOIN (SELECT x.unit_id FROM careledger.units x
+                                 WHERE $3 IS NULL OR x.unit_id IN (SELECT unit_id FROM uu)
+                                 UNION SELECT o.unit_id FROM careledger.open_deployments o
+                                 WHERE $3 IS NULL AND o.unit_id <> ''
+                                 UNION SELECT v.unit_id FROM careledger.unit_days v
+                                 WHERE $3 IS NULL AND v.unit_id <> ''
+                                   AND NOT EXISTS (SELECT 1 FROM careledger.units x
+                                                   WHERE x.unit_id = v.unit_id)) un
+              WHERE t.scope = 'unit' AND t.kind IN ('once', 'recurring')) u
+        WHERE u.first_day <= $1 - u.grace_days AND (u.kind <> 'recurring' OR u.recent)),
+    -- Worker-months of workers with an open deployment (few), as 006 did for everyone.
     te AS MATERIALIZED (
         SELECT t.track_id, t.policy_id, t.part, p.payment_due_day
-        FROM careledger.policy_tracks t JOIN careledger.policy_settings p USING (policy_id)
-        WHERE t.kind = 'entitlement' AND $2 IN ('entitlement', 'all')),
-    q AS MATERIALIZED (
-        SELECT * FROM careledger.qualifying_sets($1, $3,
-            ARRAY(SELECT DISTINCT c.eligible FROM c WHERE c.scope IN ('worker', 'family')))),
-    -- The eligible people (worker, family or unit) of each class, with their unit. A
-    -- recurring class needs a qualifying day in (D - cadence_days, D].
-    ec AS MATERIALIZED (
-        SELECT c.cls, q.worker_id AS who, q.unit_id
-        FROM c JOIN q ON q.policy_id = c.policy_id AND q.key = c.eligible
-        WHERE c.scope = 'worker' AND q.first_day <= $1 - c.grace_days
-          AND (c.kind <> 'recurring'
-               OR q.days && daterange($1 - c.cadence_days + 1, $1, '[]'))
-        UNION ALL
-        -- A family qualifies when a member does, from the first member's first day to the
-        -- last one's last; it belongs to the unit of the member who qualified first (tie:
-        -- the smaller worker_id).
-        SELECT f.cls, f.who, f.unit_id FROM (
-            SELECT c.cls, q.family_id AS who, q.unit_id, c.grace_days, c.kind, c.cadence_days,
-                   row_number() OVER w AS k, min(q.first_day) OVER w AS first_day,
-                   bool_or(c.kind = 'recurring'
-                           AND q.days && daterange($1 - c.cadence_days + 1, $1, '[]')) OVER w
-                       AS recent
-            FROM c JOIN q ON q.policy_id = c.policy_id AND q.key = c.eligible
-            WHERE c.scope = 'family'
-            WINDOW w AS (PARTITION BY c.cls, q.family_id COLLATE "C"
-                         ORDER BY q.first_day, q.worker_id
-                         ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) f
-        WHERE f.k = 1 AND f.first_day <= $1 - f.grace_days
-          AND (f.kind <> 'recurring' OR f.recent)
-        UNION ALL
-        -- Units with a (frontline) worker-day credited to them: first day, and for a
-        -- recurring class one in the window.
-        SELECT u.cls, u.unit_id, u.unit_id FROM (
-            SELECT c.cls, x.unit_id, c.grace_days, c.kind, c.cadence_days,
-                   min(x.date) AS first_day,
-                   bool_or(x.date > $1 - c.cadence_days) AS recent
-            FROM c JOIN (
-                SELECT nullif(v.policy_id, '') AS policy_id, v.unit_id, v.date, v.frontline > 0 AS fl
-                FROM careledger.unit_days v
-                WHERE v.date <= $1 AND v.days > 0 AND v.unit_id <> ''
-                  AND ($3 IS NULL OR v.unit_id IN (SELECT unit_id FROM uu))
-                UNION ALL
-                SELECT o.policy_id, o.unit_id, g::date, o.frontline
-                FROM careledger.open_deployments o,
-                     generate_series(o.from_date, $1, interval '1 day') g
-                WHERE o.unit_id <> '' AND ($3 IS NULL OR o.unit_id IN (SELECT unit_id FROM uu))) x
-              ON x.policy_id = c.policy_id AND (c.eligible = 'all' OR x.fl)
-            WHERE c.scope = 'unit'
-            GROUP BY c.cls, x.unit_id, c.grace_days, c.kind, c.cadence_days) u
-        WHERE u.first_day <= $1 - u.grace_days
-          AND (u.kind <> 'recurring' OR u.recent)),
-    -- (track, person) pairs with a delivery that covers them as of D.
-    delivered AS MATERIALIZED (
-        SELECT v.track_id,
-               CASE t.scope WHEN 'worker' THEN v.worker_id WHEN 'family' THEN v.family_id
-                            ELSE v.unit_id END AS who
-        FROM careledger.deliveries v JOIN t USING (track_id)
-        WHERE v.date <= $1
-          AND (t.kind <> 'recurring' OR v.date > $1 - t.cadence_days)
-          AND (t.min_amount_fen IS NULL OR v.amount_fen >= t.min_amount_fen)
-          AND (t.min_sum_insured_fen IS NULL OR v.sum_insured_fen >= t.min_sum_insured_fen)),
-    people AS (
-        SELECT t.track_id COLLATE "C" AS track_id, e.unit_id COLLATE "C" AS unit_id,
-               count(*) AS eligible,
-               count(*) FILTER (WHERE (t.track_id, e.who) IN (SELECT d.track_id, d.who
-                                                               FROM delivered d)) AS covered
-        FROM t JOIN ec e ON e.cls = t.cls
-        GROUP BY t.track_id COLLATE "C", e.unit_id COLLATE "C"),
-    -- Entitlement: worker-months with entitlement of the track's part, due by D; covered
-    -- when paid in full. Month M is due for a track when the first of M + 1 month +
-    -- (payment_due_day - 1) <= D: no month from that of D - (smallest payment_due_day - 1)
-    -- on is due. Open deployments add their days of those months (all before D).
+        FROM t JOIN careledger.policy_settings p USING (policy_id) WHERE t.kind = 'entitlement'),
+    ow AS MATERIALIZED (
+        SELECT o.worker_id, o.from_date, o.policy_id, o.subsidy_fen
+        FROM careledger.open_deployments o WHERE EXISTS (SELECT 1 FROM te)),
     cut AS MATERIALIZED (
         SELECT date_trunc('month', ($1 - (min(te.payment_due_day) - 1))::timestamp)::date AS m
         FROM te),
@@ -359,24 +368,23 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
                bool_or(g.earns) AS earns
         FROM (SELECT s.worker_id, s.month, nullif(s.policy_id, '') AS policy_id, s.deployed,
                      s.subsidy_fen AS fen, s.earning > 0 AS earns
-              FROM careledger.month_sums s
-              WHERE s.month < (SELECT cut.m FROM cut)
-                AND ($3 IS NULL OR s.worker_id NOT IN (SELECT a.worker_id FROM away a))
+              FROM ow CROSS JOIN LATERAL (
+                  SELECT s.* FROM careledger.month_sums s
+                  WHERE s.worker_id = ow.worker_id AND s.month < (SELECT cut.m FROM cut)
+                  OFFSET 0) s
               UNION ALL
               SELECT o.worker_id, m.m::date, o.policy_id, true,
                      o.subsidy_fen * (least((m.m + interval '1 month')::date - 1, $1) -
                                       greatest(o.from_date, m.m::date) + 1),
                      o.subsidy_fen > 0
-              FROM careledger.open_deployments o
+              FROM ow o
               CROSS JOIN LATERAL generate_series(date_trunc('month', o.from_date::timestamp),
                                                  (SELECT cut.m FROM cut) - interval '1 month',
                                                  interval '1 month') m (m)
-              WHERE o.from_date <= $1
-                AND ($3 IS NULL OR o.worker_id NOT IN (SELECT a.worker_id FROM away a))) g
+              WHERE o.from_date <= $1) g
         GROUP BY g.worker_id, g.month, g.policy_id, g.deployed),
     wm AS (
-        SELECT x.worker_id COLLATE "C" AS worker_id, x.month, sum(x.fen) AS ent,
-               sum(x.paid) AS paid,
+        SELECT x.worker_id, x.month, sum(x.fen) AS ent, sum(x.paid) AS paid,
                array_agg(DISTINCT x.track_id) FILTER (WHERE x.track_id IS NOT NULL) AS tracks
         FROM (SELECT m.worker_id, m.month, m.fen, 0 AS paid, NULL AS track_id FROM dm m
               UNION ALL
@@ -385,65 +393,80 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
               WHERE m.earns AND (t.part = 'all' OR (t.part = 'deployment') = m.deployed)
                 AND (m.month + interval '1 month')::date + (t.payment_due_day - 1) <= $1
               UNION ALL
-              SELECT p.worker_id, p.period, 0, p.amount_fen, NULL FROM careledger.payments p
-              WHERE p.line = 'temp_subsidy' AND p.date <= $1
-                AND EXISTS (SELECT 1 FROM te)) x
-        GROUP BY x.worker_id COLLATE "C", x.month),
+              SELECT p.worker_id, p.period, 0, p.amount_fen, NULL
+              FROM ow CROSS JOIN LATERAL (
+                  SELECT p.* FROM careledger.payments p
+                  WHERE p.worker_id = ow.worker_id AND p.line = 'temp_subsidy' AND p.date <= $1
+                  OFFSET 0) p) x
+        GROUP BY x.worker_id, x.month),
     entitled AS (
-        SELECT x.track_id COLLATE "C", x.unit_id COLLATE "C", count(*) AS eligible,
-               count(*) FILTER (WHERE greatest(x.ent - x.paid, 0) = 0) AS covered
-        FROM (SELECT d.track_id, w.ent, w.paid,
-                     COALESCE(k.unit_id, careledger.first_credited_unit(w.worker_id)) AS unit_id
-              FROM wm w CROSS JOIN LATERAL unnest(w.tracks) d (track_id)
-              LEFT JOIN careledger.workers k ON k.worker_id = w.worker_id COLLATE "default") x
-        GROUP BY x.track_id COLLATE "C", x.unit_id COLLATE "C")
-    SELECT * FROM (SELECT * FROM people WHERE $2 IN ('people', 'all')
-                   UNION ALL
-                   SELECT * FROM entitled WHERE $2 IN ('entitlement', 'all')) r
+        SELECT d.track_id, COALESCE(k.unit_id, careledger.first_credited_unit(w.worker_id)) AS unit_id,
+               1 AS eligible, CASE WHEN greatest(w.ent - w.paid, 0) = 0 THEN 1 ELSE 0 END AS covered
+        FROM wm w CROSS JOIN LATERAL unnest(w.tracks) d (track_id)
+        LEFT JOIN LATERAL (SELECT k.unit_id FROM careledger.workers k
+                           WHERE k.worker_id = w.worker_id OFFSET 0) k ON true)
+    SELECT r.track_id COLLATE "C", r.unit_id COLLATE "C", sum(r.eligible)::bigint,
+           sum(r.covered)::bigint
+    FROM (SELECT * FROM marked UNION ALL SELECT * FROM units UNION ALL SELECT * FROM entitled) r
     WHERE $3 IS NULL OR r.unit_id IN (SELECT unit_id FROM uu)
+    GROUP BY r.track_id COLLATE "C", r.unit_id COLLATE "C"
+    HAVING sum(r.eligible) > 0
 $$;
 
 -- R8 as of D (as in 003 and 006) for the units under REGION (NULL: all), from the workers'
--- day sets: a run of consecutive worker-days is a range of the set, cut at D, and only
--- workers whose longest run exceeds their limit (or with an open deployment, which runs
--- to D) are looked at. Couples: the dates both spouses' sets hold. Long shifts: each home
--- worker's shifts through the index by worker (index-only), as in 006.
+-- day sets, looking only at the workers who can count: a run of consecutive worker-days is a
+-- range of the set, cut at D, so only those whose longest run exceeds the smallest limit in
+-- force (or with an open deployment, which runs to D) are looked at; long shifts, each
+-- worker's shifts through the index by worker (index-only, as in 006), of those whose home
+-- policy limits shifts; couples, the dates both spouses' sets hold. Homes (worker_home's)
+-- are looked up for those workers only; the counts belong to the home unit, so a region
+-- keeps the rows of its units.
 CREATE OR REPLACE FUNCTION compliance_under(d date, region text)
 RETURNS TABLE (unit_id text, long_shifts bigint, over_consecutive bigint, couples_same_day bigint)
 LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
     WITH up AS MATERIALIZED (SELECT * FROM careledger.unit_policies($1)),
     uu AS MATERIALIZED (SELECT u.unit_id FROM careledger.units_under($2) u),
-    away AS MATERIALIZED (
-        SELECT k.worker_id FROM careledger.workers k
-        WHERE $2 IS NOT NULL AND k.unit_id NOT IN (SELECT unit_id FROM uu)),
-    ws AS MATERIALIZED (
-        SELECT w.worker_id, w.days, w.longest_run FROM careledger.worker_sets w
-        WHERE NOT isempty(w.days)
-          AND ($2 IS NULL OR w.worker_id NOT IN (SELECT a.worker_id FROM away a))),
-    -- worker_home (003): everyone with a worker-day, registered or with an open deployment
-    -- (under a region, of the registered those registered there).
+    lim AS MATERIALIZED (
+        SELECT min(up.max_consecutive_days) AS consec FROM up
+        WHERE $2 IS NULL OR up.unit_id IN (SELECT unit_id FROM uu)),
+    -- Limited shifts: the workers whose home is a unit whose policy limits them.
+    shifty AS MATERIALIZED (
+        SELECT up.unit_id FROM up
+        WHERE up.shift_max_hours IS NOT NULL
+          AND ($2 IS NULL OR up.unit_id IN (SELECT unit_id FROM uu))),
+    cand AS (
+        SELECT w.worker_id FROM careledger.worker_sets w
+        WHERE w.longest_run > (SELECT lim.consec FROM lim)
+        UNION SELECT o.worker_id FROM careledger.open_deployments o
+        UNION SELECT least(w.worker_id, w.spouse_worker_id) FROM careledger.workers w
+              WHERE w.spouse_worker_id IS NOT NULL AND w.spouse_worker_id <> w.worker_id
+        UNION SELECT k.worker_id FROM careledger.workers k
+              WHERE k.unit_id IN (SELECT unit_id FROM shifty)
+        UNION SELECT w.worker_id FROM careledger.worker_sets w
+              WHERE w.home_unit IN (SELECT unit_id FROM shifty)
+                AND NOT EXISTS (SELECT 1 FROM careledger.workers k WHERE k.worker_id = w.worker_id)),
+    -- worker_home (003): everyone with a worker-day, registered or with an open deployment.
     home AS MATERIALIZED (
         SELECT i.worker_id, up.unit_id, up.timezone, up.shift_max_hours,
-               up.max_consecutive_days, up.no_couples
-        FROM (SELECT w.worker_id FROM ws w
-              UNION SELECT k.worker_id FROM careledger.workers k
-                    WHERE $2 IS NULL OR k.worker_id NOT IN (SELECT a.worker_id FROM away a)
-              UNION SELECT o.worker_id FROM careledger.open_deployments o) i
-        LEFT JOIN careledger.workers k USING (worker_id)
-        JOIN up ON up.unit_id = COALESCE(k.unit_id, careledger.first_credited_unit(i.worker_id))),
-    -- Runs to D longer than the home's limit: a worker's runs are the ranges of their set
-    -- (with an open deployment's days to D), each cut at D.
+               up.max_consecutive_days, up.no_couples, w.days, w.longest_run, o.from_date
+        FROM cand i
+        LEFT JOIN LATERAL (SELECT k.unit_id FROM careledger.workers k
+                           WHERE k.worker_id = i.worker_id OFFSET 0) k ON true
+        LEFT JOIN LATERAL (SELECT w.days, w.longest_run, w.home_unit FROM careledger.worker_sets w
+                           WHERE w.worker_id = i.worker_id AND NOT isempty(w.days) OFFSET 0) w ON true
+        LEFT JOIN LATERAL (SELECT o.from_date FROM careledger.open_deployments o
+                           WHERE o.worker_id = i.worker_id OFFSET 0) o ON true
+        JOIN up ON up.unit_id = COALESCE(k.unit_id, w.home_unit)
+        WHERE k.unit_id IS NOT NULL OR w.days IS NOT NULL OR o.from_date IS NOT NULL),
     consec AS (
         SELECT h.unit_id, count(*) AS n
         FROM home h
-        LEFT JOIN ws w USING (worker_id)
-        LEFT JOIN careledger.open_deployments o USING (worker_id)
-        CROSS JOIN LATERAL unnest(COALESCE(w.days, '{}') +
-                                  CASE WHEN o.from_date <= $1
-                                       THEN datemultirange(daterange(o.from_date, $1, '[]'))
+        CROSS JOIN LATERAL unnest(COALESCE(h.days, '{}') +
+                                  CASE WHEN h.from_date <= $1
+                                       THEN datemultirange(daterange(h.from_date, $1, '[]'))
                                        ELSE '{}' END) r
         WHERE h.max_consecutive_days IS NOT NULL
-          AND (w.longest_run > h.max_consecutive_days OR o.worker_id IS NOT NULL)
+          AND (h.longest_run > h.max_consecutive_days OR h.from_date IS NOT NULL)
           AND lower(r) <= $1
           AND least(upper(r) - 1, $1) - lower(r) + 1 > h.max_consecutive_days
         GROUP BY h.unit_id),
@@ -457,10 +480,9 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
               AND NOT EXISTS (SELECT 1 FROM careledger.events c WHERE c.type = 'shift.cancelled'
                               AND c.cancels = e.event_id)) l
         WHERE h.shift_max_hours IS NOT NULL AND l.n > 0
-          AND ($2 IS NULL OR h.unit_id IN (SELECT unit_id FROM uu))
         GROUP BY h.unit_id),
     -- Couples (a: the smaller worker_id, whose home unit the pair counts at), those of
-    -- units that forbid it (and under the region) only: the dates to D both sets hold.
+    -- units that forbid it only: the dates to D both sets hold.
     couples AS MATERIALIZED (
         SELECT c.a, c.b, h.unit_id
         FROM (SELECT DISTINCT least(w.worker_id, w.spouse_worker_id) AS a,
@@ -468,7 +490,7 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
               FROM careledger.workers w WHERE w.spouse_worker_id IS NOT NULL
                 AND w.spouse_worker_id <> w.worker_id) c
         JOIN home h ON h.worker_id = c.a
-        WHERE h.no_couples AND ($2 IS NULL OR h.unit_id IN (SELECT unit_id FROM uu))),
+        WHERE h.no_couples),
     both_days AS (
         SELECT c.unit_id, s.a * s.b * datemultirange(daterange(NULL, $1, '[]')) AS s
         FROM couples c
@@ -497,10 +519,10 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
     WHERE $2 IS NULL OR u.unit_id IN (SELECT unit_id FROM uu)
 $$;
 
--- The one day D or later that R7 reads worker-days for: worker-months are summed per month,
--- and a month still running at D is summed from month_sums when the worker has no day after
--- D, else from their worker-days of that month to D (by their key). Open deployments add
--- their days to D, month by month.
+-- R7 per worker-month as of D (as in 003 and 006): whole months from month_sums, and the
+-- month D falls in too for a worker with no day after D (every worker, at the last day of
+-- data); the others' days of that month to D from worker_days (read only when there are
+-- such workers). Open deployments add their days to D, month by month.
 CREATE OR REPLACE FUNCTION worker_months(d date)
 RETURNS TABLE (worker_id text, month date, unit_id text, entitled_fen bigint, paid_fen bigint,
                arrears_fen bigint, overpaid_fen bigint)
@@ -519,14 +541,12 @@ LANGUAGE sql STABLE AS $$
                 WHERE s.days <> 0 AND s.month <= $1 AND (s.month + interval '1 month')::date > $1 + 1
                   AND upper(w.days) <= $1 + 1
                 UNION ALL
-                SELECT w.worker_id, date_trunc('month', y.date::timestamp)::date, y.subsidy_fen, 0
-                FROM careledger.worker_sets w
-                CROSS JOIN LATERAL (
-                    SELECT wd.date, wd.subsidy_fen FROM careledger.worker_days wd
-                    WHERE wd.worker_id = w.worker_id
-                      AND wd.date >= date_trunc('month', $1::timestamp)::date AND wd.date <= $1) y
-                WHERE upper(w.days) > $1 + 1
-                  AND w.days && daterange(date_trunc('month', $1::timestamp)::date, $1, '[]')
+                SELECT y.worker_id, date_trunc('month', y.date::timestamp)::date, y.subsidy_fen, 0
+                FROM careledger.worker_days y
+                WHERE y.date >= date_trunc('month', $1::timestamp)::date AND y.date <= $1
+                  AND y.worker_id IN (SELECT w.worker_id FROM careledger.worker_sets w
+                                      WHERE upper(w.days) > $1 + 1)
+                  AND EXISTS (SELECT 1 FROM careledger.worker_sets w WHERE upper(w.days) > $1 + 1)
                 UNION ALL
                 SELECT o.worker_id, m.m::date,
                        o.subsidy_fen * (least((m.m + interval '1 month')::date - 1, $1) -
@@ -658,3 +678,375 @@ LANGUAGE sql STABLE AS $$
     WHERE x.unit_id IS NOT NULL
     GROUP BY 1, 2
 $$;
+
+-- The policies in force in a region over time (SPEC §4, as policy_at() picks them for each
+-- day): each policy of an ancestor with the days it is in force and no nearer one is.
+CREATE FUNCTION region_policy_spans(region text)
+RETURNS TABLE (policy_id text, span datemultirange)
+LANGUAGE sql STABLE AS $$
+    WITH p AS (
+        SELECT s.policy_id, a.depth,
+               datemultirange(daterange(s.effective_from, s.effective_to, '[]')) AS r
+        FROM careledger.region_ancestors($1) a
+        JOIN careledger.policy_settings s ON s.region = a.ancestor)
+    SELECT p.policy_id,
+           p.r - COALESCE((SELECT range_agg(q.r) FROM p q WHERE q.depth < p.depth), '{}')
+    FROM p
+$$;
+
+-- A set widened by N - 1 days after each of its ranges: the days D with one of its days in
+-- (D - N, D].
+CREATE FUNCTION widen(s datemultirange, n integer) RETURNS datemultirange
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT COALESCE((SELECT range_agg(daterange(lower(r), upper(r) + ($2 - 1))) FROM unnest($1) r),
+                    '{}')
+$$;
+
+-- The coverage marks (into the session's mk_new) of the people listed in agg_marks_w
+-- (workers), agg_marks_f (families) and agg_marks_m (worker-months); the families of the
+-- workers listed (now and as last counted) are added to agg_marks_f. Eligibility as of D
+-- follows 006's coverage_counts() exactly: a person counts under the policy in force at
+-- their home on D (the policy's span), from the first qualifying day + grace_days, and for
+-- recurring tracks on days with a qualifying day in the last cadence_days; a family from its
+-- members' days, at the unit of the member who qualified first; a delivery covers from its
+-- date (once) or for cadence_days (recurring). Worker-months of workers with an open
+-- deployment are left to report time (their months go on with D).
+CREATE FUNCTION marks_compute() RETURNS void
+LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $fn$
+BEGIN
+    -- The families of the workers listed, as registered now and as last counted.
+    INSERT INTO pg_temp.agg_marks_f (family_id)
+    SELECT COALESCE(k.family_id, w.worker_id) FROM pg_temp.agg_marks_w w
+    LEFT JOIN LATERAL (SELECT k.family_id FROM careledger.workers k
+                       WHERE k.worker_id = w.worker_id OFFSET 0) k ON true
+    UNION
+    SELECT m.family_id FROM pg_temp.agg_marks_w w
+    CROSS JOIN LATERAL (SELECT m.family_id FROM careledger.mark_members m
+                        WHERE m.worker_id = w.worker_id OFFSET 0) m
+    ON CONFLICT DO NOTHING;
+
+    -- Everyone whose days count: the workers listed and the families' members (a family
+    -- named by an id no registered worker has may be an unregistered worker's own).
+    CREATE TEMP TABLE IF NOT EXISTS mk_people (worker_id text PRIMARY KEY, family_id text,
+        unit_id text, region text, registered timestamptz, children integer,
+        days datemultirange, direct datemultirange, deployed datemultirange,
+        designated datemultirange, open datemultirange, injured datemultirange)
+        ON COMMIT DELETE ROWS;
+    DELETE FROM mk_people;
+    INSERT INTO mk_people
+    WITH ids AS (
+        SELECT w.worker_id FROM pg_temp.agg_marks_w w
+        UNION SELECT m.worker_id FROM pg_temp.agg_marks_f f
+              CROSS JOIN LATERAL (SELECT k.worker_id FROM careledger.workers k
+                                  WHERE k.family_id = f.family_id OFFSET 0) m
+        UNION SELECT f.family_id FROM pg_temp.agg_marks_f f),
+    inj AS (
+        SELECT s.worker_id, range_agg(daterange(s.date, s.date, '[]')) AS i
+        FROM careledger.injury_stages s WHERE s.stage = 'reported' AND s.worker_id IS NOT NULL
+        GROUP BY s.worker_id)
+    SELECT i.worker_id, COALESCE(k.family_id, i.worker_id), h.unit_id, u.region, k.occurred_at,
+           COALESCE(k.children, 0), COALESCE(ws.days, '{}'), COALESCE(ws.direct, '{}'),
+           COALESCE(ws.deployed, '{}'), COALESCE(ws.designated, '{}'),
+           CASE WHEN o.from_date IS NOT NULL THEN datemultirange(daterange(o.from_date, NULL))
+                ELSE '{}' END,
+           COALESCE(inj.i, '{}')
+    FROM ids i
+    LEFT JOIN LATERAL (SELECT k.* FROM careledger.workers k
+                       WHERE k.worker_id = i.worker_id OFFSET 0) k ON true
+    LEFT JOIN LATERAL (SELECT w.* FROM careledger.worker_sets w
+                       WHERE w.worker_id = i.worker_id OFFSET 0) ws ON true
+    LEFT JOIN LATERAL (SELECT o.from_date FROM careledger.open_deployments o
+                       WHERE o.worker_id = i.worker_id OFFSET 0) o ON true
+    LEFT JOIN inj ON inj.worker_id = i.worker_id
+    CROSS JOIN LATERAL (SELECT COALESCE(k.unit_id, ws.home_unit) AS unit_id) h
+    LEFT JOIN careledger.units u ON u.unit_id = h.unit_id
+    WHERE k.worker_id IS NOT NULL OR NOT isempty(COALESCE(ws.days, '{}'))
+       OR o.from_date IS NOT NULL OR inj.i IS NOT NULL;
+
+    -- Each person's qualifying days per key, under each policy in force at their home.
+    CREATE TEMP TABLE IF NOT EXISTS mk_keys (worker_id text, family_id text, unit_id text,
+        policy_id text, span datemultirange, key text, first_day date, days datemultirange)
+        ON COMMIT DELETE ROWS;
+    DELETE FROM mk_keys;
+    INSERT INTO mk_keys
+    WITH sp AS MATERIALIZED (
+        SELECT r.region, x.policy_id, x.span, ps.frontline, ps.timezone
+        FROM (SELECT DISTINCT p.region FROM mk_people p WHERE p.region IS NOT NULL) r
+        CROSS JOIN LATERAL careledger.region_policy_spans(r.region) x
+        JOIN careledger.policy_settings ps ON ps.policy_id = x.policy_id
+        WHERE NOT isempty(x.span)),
+    pk AS MATERIALIZED (
+        SELECT DISTINCT t.policy_id, t.eligible AS key FROM careledger.policy_tracks t
+        WHERE t.kind IN ('once', 'recurring') AND t.scope IN ('worker', 'family')
+        UNION SELECT s.policy_id, 'frontline' FROM (SELECT DISTINCT policy_id FROM sp) s)
+    SELECT y.worker_id, y.family_id, y.unit_id, y.policy_id, y.span, y.key,
+           CASE WHEN y.key = 'all' AND y.reg IS NOT NULL THEN y.reg ELSE lower(y.s) END, y.s
+    FROM (SELECT p.worker_id, p.family_id, p.unit_id, sp.policy_id, sp.span, pk.key,
+                 (p.registered AT TIME ZONE sp.timezone)::date AS reg,
+                 CASE pk.key
+                     WHEN 'frontline' THEN CASE WHEN sp.frontline = 'any' THEN p.days + p.open
+                                                ELSE p.direct + p.deployed + p.open END
+                     WHEN 'direct' THEN p.direct
+                     WHEN 'deployed' THEN p.deployed + p.open
+                     WHEN 'direct_or_deployed' THEN p.direct + p.deployed + p.open
+                     WHEN 'designated_frontline' THEN p.designated + p.deployed + p.open
+                     WHEN 'with_children' THEN
+                         CASE WHEN p.children <= 0 THEN '{}'::datemultirange
+                              WHEN sp.frontline = 'any' THEN p.days + p.open
+                              ELSE p.direct + p.deployed + p.open END
+                     WHEN 'infected' THEN p.injured
+                     WHEN 'all' THEN p.days + p.open +
+                         CASE WHEN p.registered IS NOT NULL
+                              THEN datemultirange(daterange((p.registered AT TIME ZONE sp.timezone)::date,
+                                                            (p.registered AT TIME ZONE sp.timezone)::date, '[]'))
+                              ELSE '{}' END
+                 END AS s
+          FROM mk_people p JOIN sp ON sp.region = p.region
+          JOIN pk ON pk.policy_id = sp.policy_id) y
+    WHERE CASE WHEN y.key = 'all' AND y.reg IS NOT NULL THEN y.reg ELSE lower(y.s) END IS NOT NULL;
+
+    -- The new marks.
+    CREATE TEMP TABLE IF NOT EXISTS mk_new (who text, track_id text, unit_id text,
+        eligible datemultirange, covered datemultirange) ON COMMIT DELETE ROWS;
+    DELETE FROM mk_new;
+    -- Workers: per track of their scope, and as frontline workers.
+    INSERT INTO mk_new
+    SELECT 'w:' || x.worker_id, x.track_id, x.unit_id, x.e,
+           x.e * CASE WHEN x.kind = 'once'
+                      THEN COALESCE((SELECT datemultirange(daterange(min(v.date), NULL))
+                                     FROM careledger.deliveries v
+                                     WHERE v.worker_id = x.worker_id AND v.track_id = x.track_id
+                                       AND (x.min_amount_fen IS NULL OR v.amount_fen >= x.min_amount_fen)
+                                       AND (x.min_sum_insured_fen IS NULL
+                                            OR v.sum_insured_fen >= x.min_sum_insured_fen)
+                                     HAVING min(v.date) IS NOT NULL), '{}')
+                      ELSE COALESCE((SELECT range_agg(daterange(v.date, v.date + x.cadence_days))
+                                     FROM careledger.deliveries v
+                                     WHERE v.worker_id = x.worker_id AND v.track_id = x.track_id
+                                       AND (x.min_amount_fen IS NULL OR v.amount_fen >= x.min_amount_fen)
+                                       AND (x.min_sum_insured_fen IS NULL
+                                            OR v.sum_insured_fen >= x.min_sum_insured_fen)), '{}')
+                 END
+    FROM (SELECT q.worker_id, q.unit_id, t.track_id, t.kind, t.cadence_days, t.min_amount_fen,
+                 t.min_sum_insured_fen,
+                 q.span * datemultirange(daterange(q.first_day + t.grace_days, NULL))
+                 * CASE WHEN t.kind = 'recurring' THEN careledger.widen(q.days, t.cadence_days)
+                        ELSE '{(,)}'::datemultirange END AS e
+          FROM mk_keys q
+          JOIN careledger.policy_tracks t ON t.policy_id = q.policy_id AND t.eligible = q.key
+          WHERE t.scope = 'worker' AND t.kind IN ('once', 'recurring')
+            AND q.worker_id IN (SELECT w.worker_id FROM pg_temp.agg_marks_w w)) x
+    WHERE NOT isempty(x.e)
+    UNION ALL
+    SELECT 'w:' || q.worker_id, '#frontline', q.unit_id,
+           range_agg(q.span * datemultirange(daterange(q.first_day, NULL))), '{}'
+    FROM mk_keys q
+    WHERE q.key = 'frontline' AND q.worker_id IN (SELECT w.worker_id FROM pg_temp.agg_marks_w w)
+    GROUP BY q.worker_id, q.unit_id;
+
+    -- Families: eligible while a member is (under the policy at their home), at the unit of
+    -- the member who qualified first among those in the policy's span.
+    INSERT INTO mk_new
+    WITH m AS (
+        SELECT q.*, q.span - COALESCE(range_agg(q.span) OVER (
+                   PARTITION BY q.family_id, q.policy_id, q.key ORDER BY q.first_day, q.worker_id
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), '{}') AS own
+        FROM mk_keys q WHERE q.family_id IN (SELECT f.family_id FROM pg_temp.agg_marks_f f)),
+    e AS (
+        SELECT m.family_id, t.track_id, t.kind, t.cadence_days, t.min_amount_fen,
+               t.min_sum_insured_fen,
+               range_agg(m.span * datemultirange(daterange(m.first_day + t.grace_days, NULL)))
+               * CASE WHEN t.kind = 'recurring'
+                      THEN range_agg(m.span * careledger.widen(m.days, t.cadence_days))
+                      ELSE '{(,)}'::datemultirange END AS e
+        FROM m JOIN careledger.policy_tracks t ON t.policy_id = m.policy_id AND t.eligible = m.key
+        WHERE t.scope = 'family' AND t.kind IN ('once', 'recurring')
+        GROUP BY m.family_id, t.track_id, t.kind, t.cadence_days, t.min_amount_fen,
+                 t.min_sum_insured_fen),
+    u AS (
+        SELECT e.family_id, e.track_id, e.kind, e.cadence_days, e.min_amount_fen,
+               e.min_sum_insured_fen, m.unit_id, e.e * range_agg(m.own) AS e
+        FROM e JOIN careledger.policy_tracks t USING (track_id)
+        JOIN m ON m.family_id = e.family_id AND m.policy_id = t.policy_id AND m.key = t.eligible
+        GROUP BY e.family_id, e.track_id, e.kind, e.cadence_days, e.min_amount_fen,
+                 e.min_sum_insured_fen, m.unit_id, e.e)
+    SELECT 'f:' || u.family_id, u.track_id, u.unit_id, u.e,
+           u.e * CASE WHEN u.kind = 'once'
+                      THEN COALESCE((SELECT datemultirange(daterange(min(v.date), NULL))
+                                     FROM careledger.deliveries v
+                                     WHERE v.family_id = u.family_id AND v.track_id = u.track_id
+                                       AND (u.min_amount_fen IS NULL OR v.amount_fen >= u.min_amount_fen)
+                                       AND (u.min_sum_insured_fen IS NULL
+                                            OR v.sum_insured_fen >= u.min_sum_insured_fen)
+                                     HAVING min(v.date) IS NOT NULL), '{}')
+                      ELSE COALESCE((SELECT range_agg(daterange(v.date, v.date + u.cadence_days))
+                                     FROM careledger.deliveries v
+                                     WHERE v.family_id = u.family_id AND v.track_id = u.track_id
+                                       AND (u.min_amount_fen IS NULL OR v.amount_fen >= u.min_amount_fen)
+                                       AND (u.min_sum_insured_fen IS NULL
+                                            OR v.sum_insured_fen >= u.min_sum_insured_fen)), '{}')
+                 END
+    FROM u WHERE NOT isempty(u.e);
+
+    -- Worker-months (entitlement tracks): eligible from the month's due date when it has
+    -- entitlement of the track's part; covered from the day its temp_subsidy payments reach
+    -- the month's whole entitlement (or from the due date when that is not above zero).
+    INSERT INTO mk_new
+    WITH wm AS (
+        SELECT a.worker_id, a.month, COALESCE(k.unit_id, ws.home_unit) AS unit_id,
+               (SELECT COALESCE(sum(s.subsidy_fen), 0) FROM careledger.month_sums s
+                WHERE s.worker_id = a.worker_id AND s.month = a.month) AS ent
+        FROM pg_temp.agg_marks_m a
+        LEFT JOIN LATERAL (SELECT k.unit_id FROM careledger.workers k
+                           WHERE k.worker_id = a.worker_id OFFSET 0) k ON true
+        LEFT JOIN LATERAL (SELECT w.home_unit FROM careledger.worker_sets w
+                           WHERE w.worker_id = a.worker_id OFFSET 0) ws ON true
+        WHERE NOT EXISTS (SELECT 1 FROM careledger.open_deployments o
+                          WHERE o.worker_id = a.worker_id)),
+    due AS (
+        SELECT wm.*, t.track_id,
+               (wm.month + interval '1 month')::date + (p.payment_due_day - 1) AS due
+        FROM wm
+        JOIN careledger.month_sums s ON s.worker_id = wm.worker_id AND s.month = wm.month
+        JOIN careledger.policy_tracks t ON t.policy_id = s.policy_id AND t.kind = 'entitlement'
+        JOIN careledger.policy_settings p ON p.policy_id = t.policy_id
+        WHERE s.earning > 0 AND (t.part = 'all' OR (t.part = 'deployment') = s.deployed)
+          AND wm.unit_id IS NOT NULL
+        GROUP BY wm.worker_id, wm.month, wm.unit_id, wm.ent, t.track_id, p.payment_due_day),
+    full_paid AS (
+        SELECT wm.worker_id, wm.month,
+               CASE WHEN wm.ent <= 0 THEN '-infinity'::date
+                    ELSE (SELECT min(x.date) FROM (
+                              SELECT p.date, sum(p.amount_fen) OVER (ORDER BY p.date) AS cum
+                              FROM careledger.payments p
+                              WHERE p.worker_id = wm.worker_id AND p.period = wm.month
+                                AND p.line = 'temp_subsidy') x
+                          WHERE x.cum >= wm.ent) END AS d
+        FROM wm)
+    SELECT 'm:' || d.worker_id || ':' || to_char(d.month, 'YYYY-MM-DD'), d.track_id, d.unit_id,
+           datemultirange(daterange(d.due, NULL)),
+           CASE WHEN f.d IS NULL THEN '{}'::datemultirange
+                ELSE datemultirange(daterange(greatest(d.due, f.d), NULL)) END
+    FROM due d JOIN full_paid f USING (worker_id, month);
+
+END
+$fn$;
+
+-- Recompute the coverage marks of the people listed (marks_compute()) and apply the
+-- difference to coverage_days. Under the lock 'careledger.marks', taken last in a batch:
+-- marks are recomputed from what is committed, so that two batches never apply differences
+-- to the same old marks; a person whose facts a batch still in flight changes is
+-- recomputed again by that batch.
+CREATE FUNCTION marks_refresh() RETURNS void
+LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $fn$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_temp.agg_marks_w) AND NOT EXISTS (SELECT 1 FROM pg_temp.agg_marks_f)
+       AND NOT EXISTS (SELECT 1 FROM pg_temp.agg_marks_m) THEN
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtextextended('careledger.marks', 0));
+    PERFORM careledger.marks_compute();
+
+    -- The difference to coverage_days: each set's ranges start (+1) and end (-1).
+    INSERT INTO careledger.coverage_days AS t (track_id, unit_id, date, eligible, covered)
+    SELECT x.track_id, x.unit_id, k.date, sum(x.e), sum(x.c)
+    FROM (SELECT n.track_id, n.unit_id, b.date, b.n * n.sign AS e, 0 AS c
+          FROM (SELECT 1 AS sign, * FROM mk_new
+                UNION ALL
+                SELECT -1, o.who, o.track_id, o.unit_id, o.eligible, o.covered
+                FROM careledger.coverage_marks o
+                WHERE o.who IN (SELECT 'w:' || w.worker_id FROM pg_temp.agg_marks_w w
+                                UNION ALL SELECT 'f:' || f.family_id FROM pg_temp.agg_marks_f f
+                                UNION ALL SELECT 'm:' || m.worker_id || ':' || to_char(m.month, 'YYYY-MM-DD')
+                                FROM pg_temp.agg_marks_m m)) n
+          CROSS JOIN LATERAL unnest(n.eligible) r
+          CROSS JOIN LATERAL (VALUES (lower(r), 1), (upper(r), -1)) b (date, n)
+          WHERE b.date IS NOT NULL
+          UNION ALL
+          SELECT n.track_id, n.unit_id, b.date, 0, b.n * n.sign
+          FROM (SELECT 1 AS sign, * FROM mk_new
+                UNION ALL
+                SELECT -1, o.who, o.track_id, o.unit_id, o.eligible, o.covered
+                FROM careledger.coverage_marks o
+                WHERE o.who IN (SELECT 'w:' || w.worker_id FROM pg_temp.agg_marks_w w
+                                UNION ALL SELECT 'f:' || f.family_id FROM pg_temp.agg_marks_f f
+                                UNION ALL SELECT 'm:' || m.worker_id || ':' || to_char(m.month, 'YYYY-MM-DD')
+                                FROM pg_temp.agg_marks_m m)) n
+          CROSS JOIN LATERAL unnest(n.covered) r
+          CROSS JOIN LATERAL (VALUES (lower(r), 1), (upper(r), -1)) b (date, n)
+          WHERE b.date IS NOT NULL) x
+          CROSS JOIN LATERAL (VALUES (x.date), ('infinity'::date)) k (date)
+    GROUP BY 1, 2, 3 HAVING sum(x.e) <> 0 OR sum(x.c) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (track_id, unit_id, date) DO UPDATE SET eligible = t.eligible + EXCLUDED.eligible,
+        covered = t.covered + EXCLUDED.covered;
+
+    DELETE FROM careledger.coverage_marks o
+    WHERE o.who IN (SELECT 'w:' || w.worker_id FROM pg_temp.agg_marks_w w
+                    UNION ALL SELECT 'f:' || f.family_id FROM pg_temp.agg_marks_f f
+                    UNION ALL SELECT 'm:' || m.worker_id || ':' || to_char(m.month, 'YYYY-MM-DD') FROM pg_temp.agg_marks_m m);
+    INSERT INTO careledger.coverage_marks SELECT * FROM mk_new;
+    INSERT INTO careledger.mark_members AS t (worker_id, family_id)
+    SELECT p.worker_id, p.family_id FROM mk_people p
+    WHERE p.worker_id IN (SELECT w.worker_id FROM pg_temp.agg_marks_w w)
+    ORDER BY 1
+    ON CONFLICT (worker_id) DO UPDATE SET family_id = EXCLUDED.family_id;
+END
+$fn$;
+
+-- The frontline workers (the reports' KPI) whose home is under a region, as of D (their
+-- marks' total less what starts after D).
+CREATE FUNCTION frontline_under(d date, region text)
+RETURNS TABLE (unit_id text, workers bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT c.unit_id,
+           sum(CASE WHEN c.date = 'infinity' THEN c.eligible ELSE -c.eligible END)::bigint
+    FROM careledger.coverage_days c
+    WHERE c.track_id = '#frontline' AND c.date > $1
+      AND c.unit_id IN (SELECT u.unit_id FROM careledger.units_under($2) u)
+    GROUP BY c.unit_id
+$$;
+
+-- Row-level security of the marks: per unit as their neighbours; the marks per person and
+-- the members are ingest's own (no report reads them).
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['coverage_days', 'coverage_marks', 'mark_members'] LOOP
+        EXECUTE format('ALTER TABLE careledger.%I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY ingest_all ON careledger.%I TO careledger_ingest '
+                       'USING (true) WITH CHECK (true)', t);
+    END LOOP;
+END
+$$;
+CREATE POLICY report_scope ON coverage_days FOR SELECT TO careledger_report USING (
+    (SELECT acl_root(current_user))
+    OR unit_id IN (SELECT acl_ids(current_user, 'units0')));
+CREATE POLICY report_scope ON coverage_marks FOR SELECT TO careledger_report USING (
+    (SELECT acl_root(current_user)));
+CREATE POLICY report_scope ON mark_members FOR SELECT TO careledger_report USING (
+    (SELECT acl_root(current_user)));
+
+-- The marks of everyone who exists now (a database migrated with data).
+CREATE TEMP TABLE agg_marks_w (worker_id text PRIMARY KEY) ON COMMIT DROP;
+CREATE TEMP TABLE agg_marks_f (family_id text PRIMARY KEY) ON COMMIT DROP;
+CREATE TEMP TABLE agg_marks_m (worker_id text, month date, PRIMARY KEY (worker_id, month))
+    ON COMMIT DROP;
+INSERT INTO agg_marks_w
+SELECT worker_id FROM workers UNION SELECT worker_id FROM worker_sets
+UNION SELECT worker_id FROM open_deployments
+UNION SELECT worker_id FROM injury_stages WHERE worker_id IS NOT NULL;
+INSERT INTO agg_marks_m SELECT DISTINCT worker_id, month FROM month_sums;
+DO $$ BEGIN PERFORM careledger.marks_refresh(); END $$;
+
+-- The unit a delivery counts at (as in 003 and 006): the delivery's unit, else the worker's
+-- home, else that of the family's smallest registered member, looked up by workers_family
+-- only for family deliveries (006 sorted every worker for them).
+CREATE OR REPLACE VIEW delivery_units AS
+SELECT d.*, t.line, t.kind,
+       COALESCE(d.unit_id, k.unit_id, careledger.first_credited_unit(d.worker_id),
+                (SELECT w.unit_id FROM workers w WHERE w.family_id = d.family_id
+                 ORDER BY w.worker_id LIMIT 1)) AS counted_unit
+FROM deliveries d LEFT JOIN policy_tracks t USING (track_id)
+LEFT JOIN workers k ON k.worker_id = d.worker_id;

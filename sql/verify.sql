@@ -347,3 +347,46 @@ FROM (SELECT problem, id, events, first_start, first_date FROM careledger.qualit
          OR (q.problem IN ('unregistered_unit', 'unknown_unit_delivery')
              AND NOT EXISTS (SELECT 1 FROM careledger.units u WHERE u.unit_id = q.id))
       EXCEPT ALL SELECT * FROM v_quality) x;
+
+-- Coverage marks: everyone's recomputed (marks_compute(), the function ingest applies)
+-- against the stored marks, and coverage_days against the stored marks' boundaries.
+CREATE TEMP TABLE IF NOT EXISTS agg_marks_w (worker_id text PRIMARY KEY) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS agg_marks_f (family_id text PRIMARY KEY) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS agg_marks_m (worker_id text, month date,
+    PRIMARY KEY (worker_id, month)) ON COMMIT DELETE ROWS;
+INSERT INTO agg_marks_w
+SELECT worker_id FROM careledger.workers UNION SELECT worker_id FROM careledger.worker_days
+UNION SELECT worker_id FROM careledger.open_deployments
+UNION SELECT worker_id FROM careledger.injury_stages WHERE worker_id IS NOT NULL
+ON CONFLICT DO NOTHING;
+INSERT INTO agg_marks_m SELECT DISTINCT worker_id, date_trunc('month', date::timestamp)::date
+FROM careledger.worker_days ON CONFLICT DO NOTHING;
+SELECT careledger.marks_compute();
+
+INSERT INTO v_diff
+SELECT 'coverage_marks', who || ' ' || track_id, 'recomputed ' || x::text
+FROM (SELECT * FROM mk_new EXCEPT ALL SELECT * FROM careledger.coverage_marks) x
+UNION ALL
+SELECT 'coverage_marks', who || ' ' || track_id, 'stored ' || x::text
+FROM (SELECT * FROM careledger.coverage_marks EXCEPT ALL SELECT * FROM mk_new) x;
+
+CREATE TEMP TABLE v_cov_days ON COMMIT DROP AS
+SELECT x.track_id, x.unit_id, k.date, sum(x.e) AS eligible, sum(x.c) AS covered
+FROM (SELECT m.track_id, m.unit_id, b.date, b.n AS e, 0 AS c
+      FROM careledger.coverage_marks m CROSS JOIN LATERAL unnest(m.eligible) r
+      CROSS JOIN LATERAL (VALUES (lower(r), 1), (upper(r), -1)) b (date, n) WHERE b.date IS NOT NULL
+      UNION ALL
+      SELECT m.track_id, m.unit_id, b.date, 0, b.n
+      FROM careledger.coverage_marks m CROSS JOIN LATERAL unnest(m.covered) r
+      CROSS JOIN LATERAL (VALUES (lower(r), 1), (upper(r), -1)) b (date, n) WHERE b.date IS NOT NULL) x
+CROSS JOIN LATERAL (VALUES (x.date), ('infinity'::date)) k (date)
+GROUP BY 1, 2, 3 HAVING sum(x.e) <> 0 OR sum(x.c) <> 0;
+
+INSERT INTO v_diff
+SELECT 'coverage_days', track_id || ' ' || unit_id || ' ' || date, 'recomputed ' || x::text
+FROM (SELECT * FROM v_cov_days EXCEPT ALL SELECT track_id, unit_id, date, eligible, covered
+      FROM careledger.coverage_days WHERE eligible <> 0 OR covered <> 0) x
+UNION ALL
+SELECT 'coverage_days', track_id || ' ' || unit_id || ' ' || date, 'stored ' || x::text
+FROM (SELECT track_id, unit_id, date, eligible, covered FROM careledger.coverage_days
+      WHERE eligible <> 0 OR covered <> 0 EXCEPT ALL SELECT * FROM v_cov_days) x;

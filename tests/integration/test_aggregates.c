@@ -195,6 +195,11 @@ static void test_hand_worked(void)
                     0);
     CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 1);
     CU_ASSERT_EQUAL(cl_it_cli(&it, "rebuild"), 0);
+    CU_ASSERT_EQUAL(cl_it_exec(&it, "UPDATE careledger.coverage_days SET eligible = eligible + 1 "
+                                    "WHERE track_id = '#frontline' AND date = 'infinity'"),
+                    0);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 1);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "rebuild"), 0);
     CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
     /* A keyed fact corrupted: verify says so too. */
     CU_ASSERT_EQUAL(
@@ -290,7 +295,8 @@ static void aggregate_digest(cl_it_t *it, char out[33])
             "FROM careledger.workers))"));
 }
 
-/** @brief Digest of the summaries of schema 8 (rows left at zero by ingest excluded). */
+/** @brief Digest of the summaries and coverage marks of schema 8 (rows left at zero by ingest
+ * excluded). */
 static void summary_digest(cl_it_t *it, char out[33])
 {
     snprintf(out, 33, "%s",
@@ -305,7 +311,10 @@ static void summary_digest(cl_it_t *it, char out[33])
                  "'|' || (SELECT coalesce(string_agg(w::text, ',' ORDER BY worker_id), '') FROM "
                  "careledger.worker_sets w WHERE NOT isempty(days)) || '|' || (SELECT "
                  "coalesce(string_agg(q::text, ',' ORDER BY q::text), '') FROM "
-                 "careledger.data_quality() q))"));
+                 "careledger.data_quality() q) || '|' || (SELECT coalesce(string_agg(c::text, ',' "
+                 "ORDER BY c::text), '') FROM careledger.coverage_marks c) || '|' || (SELECT "
+                 "coalesce(string_agg(c::text, ',' ORDER BY c::text), '') FROM "
+                 "careledger.coverage_days c WHERE eligible <> 0 OR covered <> 0))"));
 }
 
 static void test_shuffled_orders(void)
