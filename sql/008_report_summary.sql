@@ -994,6 +994,11 @@ BEGIN
 END
 $fn$;
 
+-- Only ingest (and the schema owner: rebuild, verify) recomputes marks; report logins call
+-- no function that writes (007: acl_prepare alone).
+REVOKE EXECUTE ON FUNCTION marks_compute(), marks_refresh() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION marks_compute(), marks_refresh() TO careledger_ingest;
+
 -- The frontline workers (the reports' KPI) whose home is under a region, as of D (their
 -- marks' total less what starts after D).
 CREATE FUNCTION frontline_under(d date, region text)
