@@ -25,7 +25,7 @@ static const char SQL_REGIONS[] =
     "kids AS (SELECT code FROM careledger.regions WHERE parent = $1 AND code <> $1 "
     "  UNION SELECT code FROM uc), "
     "wd AS (SELECT uc.code, sum(x.days) AS n, sum(x.subsidy_fen) AS fen "
-    "  FROM careledger.unit_days_to($2) x JOIN uc USING (unit_id) GROUP BY uc.code), "
+    "  FROM careledger.unit_totals_to($2) x JOIN uc USING (unit_id) GROUP BY uc.code), "
     "fl AS (SELECT uc.code, sum(f.workers) AS n FROM careledger.frontline_under($2, $1) f "
     "  JOIN uc USING (unit_id) GROUP BY uc.code), "
     "pay AS (SELECT uc.code, sum(p.amount_fen) FILTER (WHERE p.line = 'temp_subsidy') AS paid, "

@@ -30,7 +30,7 @@ static const char SQL_KPI[] =
     "(SELECT to_char(max(watermark) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
     "  FROM careledger.offsets) "
     "FROM (SELECT coalesce(sum(x.days), 0) AS n, coalesce(sum(x.subsidy_fen), 0) AS fen "
-    "  FROM careledger.unit_days_to($2) x WHERE x.unit_id IN (SELECT unit_id FROM under)) w";
+    "  FROM careledger.unit_totals_to($2) x WHERE x.unit_id IN (SELECT unit_id FROM under)) w";
 
 /* Coverage per track, summed over the jurisdiction's units, on D (tag 0) and on D − 1 (tag 1),
  * and the ten lowest-coverage units per track on D (tag 2: lowest share, then most eligible,

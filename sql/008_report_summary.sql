@@ -36,7 +36,7 @@ CREATE TABLE unit_days (
     frontline   bigint NOT NULL,        -- of which frontline
     subsidy_fen bigint NOT NULL,
     perf_fen    bigint NOT NULL,
-    PRIMARY KEY (unit_id, date, kind, policy_id)
+    PRIMARY KEY (policy_id, unit_id, date, kind)    -- a unit's first day under a policy: one probe
 );
 
 CREATE TABLE home_days (
@@ -98,13 +98,12 @@ CREATE TABLE coverage_days (
     date     date NOT NULL,
     eligible bigint NOT NULL,               -- people becoming eligible on date, less those ceasing
     covered  bigint NOT NULL,
-    PRIMARY KEY (track_id, unit_id, date)
+    PRIMARY KEY (date, track_id, unit_id)   -- the rows after D: one range
 );
 -- Each track and unit also has a row dated 'infinity' holding the sum of all its others (the
 -- counts as of any D past the last boundary), so a count as of D, a sum to D, is also that
 -- total less the rows after D: few at the days reports are asked for.
-CREATE INDEX coverage_days_date ON coverage_days (date);
-CREATE INDEX unit_days_policy ON unit_days (policy_id, unit_id, date);
+
 -- The family each worker was last counted in (a re-registration may move them).
 CREATE TABLE mark_members (
     worker_id text PRIMARY KEY,
@@ -115,6 +114,9 @@ CREATE INDEX deliveries_family ON deliveries (family_id, track_id) WHERE family_
 
 -- Families are looked up by id when deliveries are counted at the family's unit.
 CREATE INDEX workers_family ON workers (family_id, worker_id);
+-- The workers whose runs can exceed a limit (R8), and those at a home unit, by index.
+CREATE INDEX worker_sets_longest ON worker_sets (longest_run);
+CREATE INDEX worker_sets_home ON worker_sets (home_unit);
 
 -- The summaries of the worker-days that exist now (a database migrated with data).
 INSERT INTO unit_days
@@ -296,7 +298,10 @@ $$;
 -- 'entitlement' or 'all' rows.
 CREATE OR REPLACE FUNCTION coverage_counts(d date, kinds text, region text)
 RETURNS TABLE (track_id text, unit_id text, eligible bigint, covered bigint)
-LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
+LANGUAGE plpgsql STABLE SET jit = off SET work_mem = '64MB' AS $fn$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH uu AS MATERIALIZED (SELECT u.unit_id FROM careledger.units_under($3) u),
     t AS MATERIALIZED (
         SELECT pt.* FROM careledger.policy_tracks pt
@@ -326,23 +331,19 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
                     THEN 1 ELSE 0 END AS covered
         FROM (SELECT t.*, un.unit_id,
                      least((SELECT v.date FROM careledger.unit_days v
-                            WHERE v.unit_id = un.unit_id AND v.policy_id = t.policy_id
+                            WHERE v.policy_id = t.policy_id AND v.unit_id = un.unit_id
                               AND v.date <= $1 AND v.days > 0
                               AND (t.eligible = 'all' OR v.frontline > 0)
                             ORDER BY v.date LIMIT 1),
-                           (SELECT min(o.from_date) FROM careledger.open_deployments o
-                            WHERE o.unit_id = un.unit_id AND o.policy_id = t.policy_id
-                              AND o.from_date <= $1 AND (t.eligible = 'all' OR o.frontline)))
+                           CASE WHEN t.eligible = 'all' THEN od.any_from ELSE od.fl_from END)
                          AS first_day,
                      t.kind = 'recurring' AND (
                          EXISTS (SELECT 1 FROM careledger.unit_days v
-                                 WHERE v.unit_id = un.unit_id AND v.policy_id = t.policy_id
+                                 WHERE v.policy_id = t.policy_id AND v.unit_id = un.unit_id
                                    AND v.date <= $1 AND v.date > $1 - t.cadence_days
                                    AND v.days > 0 AND (t.eligible = 'all' OR v.frontline > 0))
-                         OR EXISTS (SELECT 1 FROM careledger.open_deployments o
-                                    WHERE o.unit_id = un.unit_id AND o.policy_id = t.policy_id
-                                      AND o.from_date <= $1
-                                      AND (t.eligible = 'all' OR o.frontline))) AS recent
+                         OR CASE WHEN t.eligible = 'all' THEN od.any_from ELSE od.fl_from END
+                            IS NOT NULL) AS recent
               FROM t CROSS JOIN (SELECT x.unit_id FROM careledger.units x
                                  WHERE $3 IS NULL OR x.unit_id IN (SELECT unit_id FROM uu)
                                  UNION SELECT o.unit_id FROM careledger.open_deployments o
@@ -351,6 +352,11 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
                                  WHERE $3 IS NULL AND v.unit_id <> ''
                                    AND NOT EXISTS (SELECT 1 FROM careledger.units x
                                                    WHERE x.unit_id = v.unit_id)) un
+              LEFT JOIN (SELECT o.unit_id, o.policy_id, min(o.from_date) AS any_from,
+                                min(o.from_date) FILTER (WHERE o.frontline) AS fl_from
+                         FROM careledger.open_deployments o WHERE o.from_date <= $1
+                         GROUP BY o.unit_id, o.policy_id) od
+                ON od.unit_id = un.unit_id AND od.policy_id = t.policy_id
               WHERE t.scope = 'unit' AND t.kind IN ('once', 'recurring')) u
         WHERE u.first_day <= $1 - u.grace_days AND (u.kind <> 'recurring' OR u.recent)),
     -- Worker-months of workers with an open deployment (few), as 006 did for everyone.
@@ -410,8 +416,9 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
     FROM (SELECT * FROM marked UNION ALL SELECT * FROM units UNION ALL SELECT * FROM entitled) r
     WHERE $3 IS NULL OR r.unit_id IN (SELECT unit_id FROM uu)
     GROUP BY r.track_id COLLATE "C", r.unit_id COLLATE "C"
-    HAVING sum(r.eligible) > 0
-$$;
+    HAVING sum(r.eligible) > 0;
+END
+$fn$;
 
 -- R8 as of D (as in 003 and 006) for the units under REGION (NULL: all), from the workers'
 -- day sets, looking only at the workers who can count: a run of consecutive worker-days is a
@@ -423,7 +430,10 @@ $$;
 -- keeps the rows of its units.
 CREATE OR REPLACE FUNCTION compliance_under(d date, region text)
 RETURNS TABLE (unit_id text, long_shifts bigint, over_consecutive bigint, couples_same_day bigint)
-LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
+LANGUAGE plpgsql STABLE SET jit = off SET work_mem = '64MB' AS $fn$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH up AS MATERIALIZED (SELECT * FROM careledger.unit_policies($1)),
     uu AS MATERIALIZED (SELECT u.unit_id FROM careledger.units_under($2) u),
     lim AS MATERIALIZED (
@@ -442,9 +452,10 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
               WHERE w.spouse_worker_id IS NOT NULL AND w.spouse_worker_id <> w.worker_id
         UNION SELECT k.worker_id FROM careledger.workers k
               WHERE k.unit_id IN (SELECT unit_id FROM shifty)
-        UNION SELECT w.worker_id FROM careledger.worker_sets w
-              WHERE w.home_unit IN (SELECT unit_id FROM shifty)
-                AND NOT EXISTS (SELECT 1 FROM careledger.workers k WHERE k.worker_id = w.worker_id)),
+        UNION SELECT w.worker_id FROM shifty s
+              CROSS JOIN LATERAL (SELECT w.worker_id FROM careledger.worker_sets w
+                                  WHERE w.home_unit = s.unit_id OFFSET 0) w
+              WHERE NOT EXISTS (SELECT 1 FROM careledger.workers k WHERE k.worker_id = w.worker_id)),
     -- worker_home (003): everyone with a worker-day, registered or with an open deployment.
     home AS MATERIALIZED (
         SELECT i.worker_id, up.unit_id, up.timezone, up.shift_max_hours,
@@ -457,7 +468,8 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
         LEFT JOIN LATERAL (SELECT o.from_date FROM careledger.open_deployments o
                            WHERE o.worker_id = i.worker_id OFFSET 0) o ON true
         JOIN up ON up.unit_id = COALESCE(k.unit_id, w.home_unit)
-        WHERE k.unit_id IS NOT NULL OR w.days IS NOT NULL OR o.from_date IS NOT NULL),
+        WHERE (k.unit_id IS NOT NULL OR w.days IS NOT NULL OR o.from_date IS NOT NULL)
+          AND ($2 IS NULL OR up.unit_id IN (SELECT unit_id FROM uu))),
     consec AS (
         SELECT h.unit_id, count(*) AS n
         FROM home h
@@ -516,8 +528,9 @@ LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' AS $$
     FROM up u
     LEFT JOIN longs l USING (unit_id) LEFT JOIN consec c USING (unit_id)
     LEFT JOIN pairs pr USING (unit_id)
-    WHERE $2 IS NULL OR u.unit_id IN (SELECT unit_id FROM uu)
-$$;
+    WHERE $2 IS NULL OR u.unit_id IN (SELECT unit_id FROM uu);
+END
+$fn$;
 
 -- R7 per worker-month as of D (as in 003 and 006): whole months from month_sums, and the
 -- month D falls in too for a worker with no day after D (every worker, at the last day of
@@ -809,26 +822,23 @@ BEGIN
     CREATE TEMP TABLE IF NOT EXISTS mk_new (who text, track_id text, unit_id text,
         eligible datemultirange, covered datemultirange) ON COMMIT DELETE ROWS;
     DELETE FROM mk_new;
-    -- Workers: per track of their scope, and as frontline workers.
+    -- Workers: per track of their scope, and as frontline workers. A delivery qualifies when
+    -- it reaches the track's minimums; it covers from its date (once) or for cadence_days.
     INSERT INTO mk_new
-    SELECT 'w:' || x.worker_id, x.track_id, x.unit_id, x.e,
-           x.e * CASE WHEN x.kind = 'once'
-                      THEN COALESCE((SELECT datemultirange(daterange(min(v.date), NULL))
-                                     FROM careledger.deliveries v
-                                     WHERE v.worker_id = x.worker_id AND v.track_id = x.track_id
-                                       AND (x.min_amount_fen IS NULL OR v.amount_fen >= x.min_amount_fen)
-                                       AND (x.min_sum_insured_fen IS NULL
-                                            OR v.sum_insured_fen >= x.min_sum_insured_fen)
-                                     HAVING min(v.date) IS NOT NULL), '{}')
-                      ELSE COALESCE((SELECT range_agg(daterange(v.date, v.date + x.cadence_days))
-                                     FROM careledger.deliveries v
-                                     WHERE v.worker_id = x.worker_id AND v.track_id = x.track_id
-                                       AND (x.min_amount_fen IS NULL OR v.amount_fen >= x.min_amount_fen)
-                                       AND (x.min_sum_insured_fen IS NULL
-                                            OR v.sum_insured_fen >= x.min_sum_insured_fen)), '{}')
-                 END
-    FROM (SELECT q.worker_id, q.unit_id, t.track_id, t.kind, t.cadence_days, t.min_amount_fen,
-                 t.min_sum_insured_fen,
+    WITH dv AS (
+        SELECT v.worker_id, v.track_id,
+               CASE WHEN t.kind = 'once' THEN datemultirange(daterange(min(v.date), NULL))
+                    ELSE range_agg(daterange(v.date, v.date + t.cadence_days)) END AS cover
+        FROM pg_temp.agg_marks_w w
+        CROSS JOIN LATERAL (SELECT v.* FROM careledger.deliveries v
+                            WHERE v.worker_id = w.worker_id OFFSET 0) v
+        JOIN careledger.policy_tracks t ON t.track_id = v.track_id
+        WHERE t.scope = 'worker' AND t.kind IN ('once', 'recurring')
+          AND (t.min_amount_fen IS NULL OR v.amount_fen >= t.min_amount_fen)
+          AND (t.min_sum_insured_fen IS NULL OR v.sum_insured_fen >= t.min_sum_insured_fen)
+        GROUP BY v.worker_id, v.track_id, t.kind)
+    SELECT 'w:' || x.worker_id, x.track_id, x.unit_id, x.e, x.e * COALESCE(dv.cover, '{}')
+    FROM (SELECT q.worker_id, q.unit_id, t.track_id,
                  q.span * datemultirange(daterange(q.first_day + t.grace_days, NULL))
                  * CASE WHEN t.kind = 'recurring' THEN careledger.widen(q.days, t.cadence_days)
                         ELSE '{(,)}'::datemultirange END AS e
@@ -836,6 +846,7 @@ BEGIN
           JOIN careledger.policy_tracks t ON t.policy_id = q.policy_id AND t.eligible = q.key
           WHERE t.scope = 'worker' AND t.kind IN ('once', 'recurring')
             AND q.worker_id IN (SELECT w.worker_id FROM pg_temp.agg_marks_w w)) x
+    LEFT JOIN dv ON dv.worker_id = x.worker_id AND dv.track_id = x.track_id
     WHERE NOT isempty(x.e)
     UNION ALL
     SELECT 'w:' || q.worker_id, '#frontline', q.unit_id,
@@ -870,23 +881,16 @@ BEGIN
         JOIN m ON m.family_id = e.family_id AND m.policy_id = t.policy_id AND m.key = t.eligible
         GROUP BY e.family_id, e.track_id, e.kind, e.cadence_days, e.min_amount_fen,
                  e.min_sum_insured_fen, m.unit_id, e.e)
-    SELECT 'f:' || u.family_id, u.track_id, u.unit_id, u.e,
-           u.e * CASE WHEN u.kind = 'once'
-                      THEN COALESCE((SELECT datemultirange(daterange(min(v.date), NULL))
-                                     FROM careledger.deliveries v
-                                     WHERE v.family_id = u.family_id AND v.track_id = u.track_id
-                                       AND (u.min_amount_fen IS NULL OR v.amount_fen >= u.min_amount_fen)
-                                       AND (u.min_sum_insured_fen IS NULL
-                                            OR v.sum_insured_fen >= u.min_sum_insured_fen)
-                                     HAVING min(v.date) IS NOT NULL), '{}')
-                      ELSE COALESCE((SELECT range_agg(daterange(v.date, v.date + u.cadence_days))
-                                     FROM careledger.deliveries v
-                                     WHERE v.family_id = u.family_id AND v.track_id = u.track_id
-                                       AND (u.min_amount_fen IS NULL OR v.amount_fen >= u.min_amount_fen)
-                                       AND (u.min_sum_insured_fen IS NULL
-                                            OR v.sum_insured_fen >= u.min_sum_insured_fen)), '{}')
-                 END
-    FROM u WHERE NOT isempty(u.e);
+    SELECT 'f:' || u.family_id, u.track_id, u.unit_id, u.e, u.e * COALESCE(dv.cover, '{}')
+    FROM u LEFT JOIN LATERAL (
+        SELECT CASE WHEN u.kind = 'once' THEN datemultirange(daterange(min(v.date), NULL))
+                    ELSE range_agg(daterange(v.date, v.date + u.cadence_days)) END AS cover
+        FROM careledger.deliveries v
+        WHERE v.family_id = u.family_id AND v.track_id = u.track_id
+          AND (u.min_amount_fen IS NULL OR v.amount_fen >= u.min_amount_fen)
+          AND (u.min_sum_insured_fen IS NULL OR v.sum_insured_fen >= u.min_sum_insured_fen)
+        HAVING count(*) > 0) dv ON true
+    WHERE NOT isempty(u.e);
 
     -- Worker-months (entitlement tracks): eligible from the month's due date when it has
     -- entitlement of the track's part; covered from the day its temp_subsidy payments reach
@@ -947,45 +951,49 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended('careledger.marks', 0));
     PERFORM careledger.marks_compute();
 
-    -- The difference to coverage_days: each set's ranges start (+1) and end (-1).
+    -- What changed: the stored marks of the people recomputed less the new ones, and back.
+    CREATE TEMP TABLE IF NOT EXISTS mk_old (who text, track_id text, unit_id text,
+        eligible datemultirange, covered datemultirange) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS mk_diff (sign integer, who text, track_id text,
+        unit_id text, eligible datemultirange, covered datemultirange) ON COMMIT DELETE ROWS;
+    DELETE FROM mk_old;
+    DELETE FROM mk_diff;
+    INSERT INTO mk_old
+    SELECT o.* FROM (SELECT 'w:' || w.worker_id AS who FROM pg_temp.agg_marks_w w
+                     UNION ALL SELECT 'f:' || f.family_id FROM pg_temp.agg_marks_f f
+                     UNION ALL SELECT 'm:' || m.worker_id || ':' || to_char(m.month, 'YYYY-MM-DD')
+                     FROM pg_temp.agg_marks_m m) k
+    CROSS JOIN LATERAL (SELECT o.* FROM careledger.coverage_marks o WHERE o.who = k.who OFFSET 0) o;
+    INSERT INTO mk_diff
+    SELECT 1, x.* FROM (SELECT * FROM mk_new EXCEPT ALL SELECT * FROM mk_old) x
+    UNION ALL
+    SELECT -1, x.* FROM (SELECT * FROM mk_old EXCEPT ALL SELECT * FROM mk_new) x;
+
+    -- The difference to coverage_days: each set's ranges start (+1) and end (-1), on its
+    -- date and on the total's.
     INSERT INTO careledger.coverage_days AS t (track_id, unit_id, date, eligible, covered)
     SELECT x.track_id, x.unit_id, k.date, sum(x.e), sum(x.c)
     FROM (SELECT n.track_id, n.unit_id, b.date, b.n * n.sign AS e, 0 AS c
-          FROM (SELECT 1 AS sign, * FROM mk_new
-                UNION ALL
-                SELECT -1, o.who, o.track_id, o.unit_id, o.eligible, o.covered
-                FROM careledger.coverage_marks o
-                WHERE o.who IN (SELECT 'w:' || w.worker_id FROM pg_temp.agg_marks_w w
-                                UNION ALL SELECT 'f:' || f.family_id FROM pg_temp.agg_marks_f f
-                                UNION ALL SELECT 'm:' || m.worker_id || ':' || to_char(m.month, 'YYYY-MM-DD')
-                                FROM pg_temp.agg_marks_m m)) n
-          CROSS JOIN LATERAL unnest(n.eligible) r
+          FROM mk_diff n CROSS JOIN LATERAL unnest(n.eligible) r
           CROSS JOIN LATERAL (VALUES (lower(r), 1), (upper(r), -1)) b (date, n)
           WHERE b.date IS NOT NULL
           UNION ALL
           SELECT n.track_id, n.unit_id, b.date, 0, b.n * n.sign
-          FROM (SELECT 1 AS sign, * FROM mk_new
-                UNION ALL
-                SELECT -1, o.who, o.track_id, o.unit_id, o.eligible, o.covered
-                FROM careledger.coverage_marks o
-                WHERE o.who IN (SELECT 'w:' || w.worker_id FROM pg_temp.agg_marks_w w
-                                UNION ALL SELECT 'f:' || f.family_id FROM pg_temp.agg_marks_f f
-                                UNION ALL SELECT 'm:' || m.worker_id || ':' || to_char(m.month, 'YYYY-MM-DD')
-                                FROM pg_temp.agg_marks_m m)) n
-          CROSS JOIN LATERAL unnest(n.covered) r
+          FROM mk_diff n CROSS JOIN LATERAL unnest(n.covered) r
           CROSS JOIN LATERAL (VALUES (lower(r), 1), (upper(r), -1)) b (date, n)
           WHERE b.date IS NOT NULL) x
-          CROSS JOIN LATERAL (VALUES (x.date), ('infinity'::date)) k (date)
+    CROSS JOIN LATERAL (VALUES (x.date), ('infinity'::date)) k (date)
     GROUP BY 1, 2, 3 HAVING sum(x.e) <> 0 OR sum(x.c) <> 0
-    ORDER BY 1, 2, 3
+    ORDER BY 3, 1, 2
     ON CONFLICT (track_id, unit_id, date) DO UPDATE SET eligible = t.eligible + EXCLUDED.eligible,
         covered = t.covered + EXCLUDED.covered;
 
     DELETE FROM careledger.coverage_marks o
-    WHERE o.who IN (SELECT 'w:' || w.worker_id FROM pg_temp.agg_marks_w w
-                    UNION ALL SELECT 'f:' || f.family_id FROM pg_temp.agg_marks_f f
-                    UNION ALL SELECT 'm:' || m.worker_id || ':' || to_char(m.month, 'YYYY-MM-DD') FROM pg_temp.agg_marks_m m);
-    INSERT INTO careledger.coverage_marks SELECT * FROM mk_new;
+    WHERE o.who = ANY (ARRAY(SELECT DISTINCT d.who FROM mk_diff d WHERE d.sign < 0))
+      AND (o.who, o.track_id, o.unit_id) IN (SELECT d.who, d.track_id, d.unit_id FROM mk_diff d
+                                             WHERE d.sign < 0);
+    INSERT INTO careledger.coverage_marks
+    SELECT d.who, d.track_id, d.unit_id, d.eligible, d.covered FROM mk_diff d WHERE d.sign > 0;
     INSERT INTO careledger.mark_members AS t (worker_id, family_id)
     SELECT p.worker_id, p.family_id FROM mk_people p
     WHERE p.worker_id IN (SELECT w.worker_id FROM pg_temp.agg_marks_w w)
@@ -1055,3 +1063,17 @@ SELECT d.*, t.line, t.kind,
                  ORDER BY w.worker_id LIMIT 1)) AS counted_unit
 FROM deliveries d LEFT JOIN policy_tracks t USING (track_id)
 LEFT JOIN workers k ON k.worker_id = d.worker_id;
+
+-- Worker-days and their entitlement to D per credited unit: unit_days, and the open
+-- deployments' days to D (days_to() summed per unit, for the KPIs and the comparison).
+CREATE FUNCTION unit_totals_to(d date)
+RETURNS TABLE (unit_id text, days bigint, subsidy_fen bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT x.unit_id, sum(x.days)::bigint, sum(x.fen)::bigint
+    FROM (SELECT v.unit_id, v.days, v.subsidy_fen AS fen FROM careledger.unit_days v
+          WHERE v.date <= $1
+          UNION ALL
+          SELECT o.unit_id, $1 - o.from_date + 1, o.subsidy_fen * ($1 - o.from_date + 1)
+          FROM careledger.open_deployments o WHERE o.from_date <= $1) x
+    GROUP BY x.unit_id
+$$;
