@@ -33,12 +33,13 @@ static const char SQL_UNITS[] =
     "FROM under LEFT JOIN wd USING (unit_id) LEFT JOIN paid USING (unit_id) "
     "LEFT JOIN wm USING (unit_id) LEFT JOIN mm USING (unit_id) ORDER BY under.unit_id";
 
-/* Budgets under the jurisdiction: a unit's own, or a region's at or below it. */
+/* Budgets under the jurisdiction: a unit's own, or a region's at or below it (budgets_under()
+ * computes only those; the filter states which, as budgets_at() would be filtered). */
 static const char SQL_BUDGETS[] =
     "SELECT b.budget_id, b.scope, b.line, b.budget_fen, b.paid_fen, b.remaining_fen, "
     "EXISTS (SELECT 1 FROM careledger.units u WHERE u.unit_id = b.scope), b.funding, b.burn_fen, "
     "b.exhaustion, b.over_budget "
-    "FROM careledger.budgets_at($2) b WHERE EXISTS (SELECT 1 FROM careledger.units u, "
+    "FROM careledger.budgets_under($2, $1) b WHERE EXISTS (SELECT 1 FROM careledger.units u, "
     "careledger.region_ancestors(u.region) a WHERE u.unit_id = b.scope AND a.ancestor = $1) "
     "OR EXISTS (SELECT 1 FROM careledger.region_ancestors(b.scope) a WHERE b.scope ~ '^[0-9]{6}$' "
     "AND a.ancestor = $1) ORDER BY b.budget_id";

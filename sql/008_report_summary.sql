@@ -117,6 +117,7 @@ CREATE INDEX workers_family ON workers (family_id, worker_id);
 -- The workers whose runs can exceed a limit (R8), and those at a home unit, by index.
 CREATE INDEX worker_sets_longest ON worker_sets (longest_run);
 CREATE INDEX worker_sets_home ON worker_sets (home_unit);
+CREATE INDEX worker_sets_last ON worker_sets ((upper(days)));  -- workers with days after D
 
 -- The summaries of the worker-days that exist now (a database migrated with data).
 INSERT INTO unit_days
@@ -1077,3 +1078,62 @@ LANGUAGE sql STABLE AS $$
           FROM careledger.open_deployments o WHERE o.from_date <= $1) x
     GROUP BY x.unit_id
 $$;
+
+-- budgets_at() of the budgets under a region (a unit's under it, or a region's at or below
+-- it), summing only the spending of the units under the region (no other unit is in such a
+-- budget's scope). Planned for the date and region asked (PL/pgSQL).
+CREATE FUNCTION budgets_under(d date, region text)
+RETURNS TABLE (budget_id text, scope text, line text, funding text, budget_fen bigint,
+               paid_fen bigint, remaining_fen bigint, burn_fen bigint, exhaustion date,
+               over_budget boolean)
+LANGUAGE plpgsql STABLE SET jit = off SET work_mem = '64MB' AS $fn$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH uu AS MATERIALIZED (SELECT u.unit_id FROM careledger.units_under($2) u),
+    bu AS MATERIALIZED (
+        SELECT b.* FROM careledger.budgets b
+        WHERE b.scope IN (SELECT unit_id FROM uu)
+           OR (b.scope ~ '^[0-9]{6}$' AND EXISTS (SELECT 1 FROM careledger.region_ancestors(b.scope) a
+                                                   WHERE a.ancestor = $2))),
+    x AS MATERIALIZED (
+        SELECT y.line, y.unit, y.date, sum(y.amount_fen) AS fen
+        FROM (SELECT p.line, p.unit_id AS unit, p.date, p.amount_fen FROM careledger.payments p
+              WHERE p.date <= $1 AND p.unit_id IN (SELECT unit_id FROM uu)
+              UNION ALL
+              SELECT v.line, v.counted_unit, v.date, v.amount_fen FROM careledger.delivery_units v
+              WHERE v.amount_fen IS NOT NULL AND v.line IS NOT NULL AND v.date <= $1) y
+        WHERE y.line IN (SELECT b.line FROM bu b) AND y.unit IN (SELECT unit_id FROM uu)
+        GROUP BY y.line, y.unit, y.date),
+    anc AS MATERIALIZED (
+        SELECT DISTINCT u.unit_id, ra.ancestor
+        FROM careledger.units u
+        JOIN (SELECT r.region, a.ancestor
+              FROM (SELECT DISTINCT un.region FROM careledger.units un) r
+              CROSS JOIN LATERAL careledger.region_ancestors(r.region) a) ra
+          ON ra.region = u.region
+        WHERE u.unit_id IN (SELECT unit_id FROM uu)),
+    scoped AS MATERIALIZED (
+        SELECT b.budget_id, b.line, b.from_date, b.to_date, b.scope AS unit
+        FROM bu b
+        UNION ALL
+        SELECT b.budget_id, b.line, b.from_date, b.to_date, anc.unit_id
+        FROM bu b JOIN anc ON anc.ancestor = b.scope
+        WHERE anc.unit_id <> b.scope),
+    sums AS (
+        SELECT s.budget_id, sum(x.fen) AS paid, sum(x.fen) FILTER (WHERE x.date > $1 - 14) AS burn
+        FROM scoped s
+        JOIN x ON x.unit = s.unit AND x.line = s.line AND x.date BETWEEN s.from_date AND s.to_date
+        GROUP BY s.budget_id),
+    b AS (
+        SELECT b.*, COALESCE(s.paid, 0)::bigint AS paid, COALESCE(s.burn, 0)::bigint AS burn
+        FROM bu b LEFT JOIN sums s USING (budget_id))
+    SELECT b.budget_id, b.scope, b.line, b.funding, b.amount_fen, b.paid,
+           b.amount_fen - b.paid, b.burn,
+           CASE WHEN b.burn > 0 AND b.amount_fen - b.paid > 0
+                THEN $1 + (((b.amount_fen - b.paid) * 14 + b.burn - 1) / b.burn)::integer
+                WHEN b.burn > 0 THEN $1 END,
+           b.paid > b.amount_fen
+    FROM b;
+END
+$fn$;
