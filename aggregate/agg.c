@@ -143,7 +143,15 @@ static const char *const UPSERTS_ALL[] = {UPSERT_REGIONS(SRC_ALL),
  * the whole worker. */
 static const char SQL_AGG_SETUP[] =
     "CREATE TEMP TABLE IF NOT EXISTS agg_workers (worker_id text PRIMARY KEY, "
-    "whole boolean NOT NULL DEFAULT true) ON COMMIT DELETE ROWS";
+    "whole boolean NOT NULL DEFAULT true) ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS agg_gone (LIKE careledger.worker_days) ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS agg_new (LIKE careledger.worker_days) ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS agg_marks_w (worker_id text PRIMARY KEY) "
+    "ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS agg_marks_f (family_id text PRIMARY KEY) "
+    "ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS agg_marks_m (worker_id text, month date, "
+    "PRIMARY KEY (worker_id, month)) ON COMMIT DELETE ROWS";
 
 /* The workers a batch affects: their own events, the shifts a cancellation names, the
  * deployment an end closes, and everyone at a unit or in a region (re)registered. */
@@ -239,22 +247,172 @@ static const char SQL_LOAD_REGIONS[] =
 /* The rows being rewritten: the whole workers' and the windows' ($1, $2 .. $3), found per
  * worker by index as in SQL_LOAD_SHIFTS. */
 static const char SQL_CLEAR_DAYS[] =
-    "DELETE FROM careledger.worker_days d WHERE d.ctid = ANY (ARRAY("
+    "WITH gone AS (DELETE FROM careledger.worker_days d WHERE d.ctid = ANY (ARRAY("
     " SELECT w.ctid FROM agg_workers a CROSS JOIN LATERAL ("
     "  SELECT w.ctid FROM careledger.worker_days w WHERE w.worker_id = a.worker_id OFFSET 0) w "
     "  WHERE a.whole"
     " UNION ALL SELECT w.ctid FROM unnest($1::text[], $2::date[], $3::date[]) x (worker_id, lo, "
     "  hi) CROSS JOIN LATERAL (SELECT w.ctid FROM careledger.worker_days w "
-    "  WHERE w.worker_id = x.worker_id AND w.date BETWEEN x.lo AND x.hi OFFSET 0) w))";
+    "  WHERE w.worker_id = x.worker_id AND w.date BETWEEN x.lo AND x.hi OFFSET 0) w)) "
+    "RETURNING d.*) INSERT INTO agg_gone SELECT * FROM gone";
 static const char SQL_CLEAR_OPEN[] =
     "DELETE FROM careledger.open_deployments o USING agg_workers a "
     "WHERE o.worker_id = a.worker_id AND a.whole";
 static const char SQL_COPY_DAYS[] =
     "COPY careledger.worker_days (worker_id, date, kind, unit_id, policy_id, admitted, frontline, "
     "designated, subsidy_fen, perf_fen, shift_event_id, deployment_id) FROM STDIN";
+/* The same rows again into agg_new, from which the summaries are maintained. */
+static const char SQL_COPY_NEW[] =
+    "COPY agg_new (worker_id, date, kind, unit_id, policy_id, admitted, frontline, designated, "
+    "subsidy_fen, perf_fen, shift_event_id, deployment_id) FROM STDIN";
 static const char SQL_COPY_OPEN[] =
     "COPY careledger.open_deployments (worker_id, deployment_id, from_date, unit_id, policy_id, "
     "subsidy_fen, perf_fen, frontline) FROM STDIN";
+/* The summaries of schema 8 (sql/008_report_summary.sql) from the worker-days a recompute
+ * deleted (agg_gone) and inserted (agg_new, also in worker_days by now), in one statement:
+ * per credited unit and date, per worker and month, per worker (the day sets, read and
+ * written by key: the worker is locked), and per home unit and date (a worker whose home
+ * moved takes every date along). Net changes only; shared rows in key order. */
+static const char SQL_SUMMARIZE[] =
+    "WITH d AS (SELECT 1 AS s, n.worker_id, n.date, n.kind, n.unit_id, n.policy_id, "
+    "  n.frontline, n.designated, n.subsidy_fen, n.perf_fen FROM agg_new n UNION ALL "
+    "  SELECT -1, g.worker_id, g.date, g.kind, g.unit_id, g.policy_id, g.frontline, g.designated, "
+    "  g.subsidy_fen, g.perf_fen FROM agg_gone g), "
+    "ud AS (INSERT INTO careledger.unit_days AS t (unit_id, date, kind, policy_id, days, "
+    "  frontline, subsidy_fen, perf_fen) "
+    "  SELECT x.* FROM (SELECT d.unit_id, d.date, d.kind, coalesce(d.policy_id, '') AS policy_id, "
+    "  sum(d.s) AS n, sum(CASE WHEN d.frontline THEN d.s ELSE 0 END) AS f, "
+    "  sum(d.s * d.subsidy_fen) AS fen, sum(d.s * d.perf_fen) AS perf FROM d GROUP BY 1, 2, 3, 4) "
+    "x "
+    "  WHERE x.n <> 0 OR x.f <> 0 OR x.fen <> 0 OR x.perf <> 0 ORDER BY 1, 2, 3, 4 "
+    "  ON CONFLICT (unit_id, date, kind, policy_id) DO UPDATE SET days = t.days + EXCLUDED.days, "
+    "  frontline = t.frontline + EXCLUDED.frontline, "
+    "  subsidy_fen = t.subsidy_fen + EXCLUDED.subsidy_fen, perf_fen = t.perf_fen + "
+    "EXCLUDED.perf_fen), "
+    "msd AS MATERIALIZED (SELECT x.* FROM (SELECT d.worker_id, "
+    "  date_trunc('month', d.date::timestamp)::date AS month, "
+    "  coalesce(d.policy_id, '') AS policy_id, d.kind = 'deployed' AS deployed, sum(d.s) AS n, "
+    "  sum(d.s * d.subsidy_fen) AS fen, sum(CASE WHEN d.subsidy_fen > 0 THEN d.s ELSE 0 END) AS e "
+    "  FROM d GROUP BY 1, 2, 3, 4) x WHERE x.n <> 0 OR x.fen <> 0 OR x.e <> 0), "
+    "ms AS (INSERT INTO careledger.month_sums AS t (worker_id, month, policy_id, deployed, days, "
+    "  subsidy_fen, earning) SELECT * FROM msd ORDER BY 1, 2, 3, 4 "
+    "  ON CONFLICT (worker_id, month, policy_id, deployed) DO UPDATE SET days = t.days + "
+    "  EXCLUDED.days, subsidy_fen = t.subsidy_fen + EXCLUDED.subsidy_fen, "
+    "  earning = t.earning + EXCLUDED.earning), "
+    "wd AS (SELECT d.worker_id, "
+    "  coalesce(range_agg(daterange(d.date, d.date, '[]')) FILTER (WHERE d.s < 0), '{}') AS gone, "
+    "  coalesce(range_agg(daterange(d.date, d.date, '[]')) FILTER (WHERE d.s > 0), '{}') AS days, "
+    "  coalesce(range_agg(daterange(d.date, d.date, '[]')) FILTER (WHERE d.s > 0 "
+    "    AND d.kind = 'direct'), '{}') AS direct, "
+    "  coalesce(range_agg(daterange(d.date, d.date, '[]')) FILTER (WHERE d.s > 0 "
+    "    AND d.kind = 'deployed'), '{}') AS deployed, "
+    "  coalesce(range_agg(daterange(d.date, d.date, '[]')) FILTER (WHERE d.s > 0 "
+    "    AND d.designated), '{}') AS designated "
+    "  FROM d GROUP BY d.worker_id), "
+    "ws AS MATERIALIZED (SELECT w.worker_id, o.worker_id IS NOT NULL AS existed, o.home_unit AS "
+    "h0, "
+    "  coalesce(o.days, '{}') AS s0, (coalesce(o.days, '{}') - w.gone) + w.days AS days, "
+    "  (coalesce(o.direct, '{}') - w.gone) + w.direct AS direct, "
+    "  (coalesce(o.deployed, '{}') - w.gone) + w.deployed AS deployed, "
+    "  (coalesce(o.designated, '{}') - w.gone) + w.designated AS designated, "
+    "  o.direct AS o_direct, o.deployed AS o_deployed, o.designated AS o_designated, "
+    "  coalesce(k.unit_id, careledger.first_credited_unit(w.worker_id)) AS h1 "
+    "  FROM wd w LEFT JOIN LATERAL (SELECT o.* FROM careledger.worker_sets o "
+    "    WHERE o.worker_id = w.worker_id OFFSET 0) o ON true "
+    "  LEFT JOIN LATERAL (SELECT k.unit_id FROM careledger.workers k "
+    "    WHERE k.worker_id = w.worker_id OFFSET 0) k ON true), "
+    "sets AS (INSERT INTO careledger.worker_sets AS t (worker_id, home_unit, days, direct, "
+    "  deployed, designated, longest_run) "
+    "  SELECT s.worker_id, s.h1, s.days, s.direct, s.deployed, s.designated, "
+    "  (SELECT coalesce(max(upper(r) - lower(r)), 0) FROM unnest(s.days) r) FROM ws s "
+    "  WHERE NOT s.existed OR s.h1 IS DISTINCT FROM s.h0 OR s.days <> s.s0 "
+    "  OR s.direct <> s.o_direct OR s.deployed <> s.o_deployed OR s.designated <> s.o_designated "
+    "  ORDER BY 1 ON CONFLICT (worker_id) DO UPDATE SET home_unit = EXCLUDED.home_unit, "
+    "  days = EXCLUDED.days, direct = EXCLUDED.direct, deployed = EXCLUDED.deployed, "
+    "  designated = EXCLUDED.designated, longest_run = EXCLUDED.longest_run), "
+    "rec AS MATERIALIZED (SELECT DISTINCT u.region FROM (SELECT DISTINCT s.h1 FROM ws s "
+    "  WHERE s.days <> s.s0) h JOIN careledger.units u ON u.unit_id = h.h1 "
+    "  CROSS JOIN LATERAL careledger.region_policy_spans(u.region) p WHERE NOT isempty(p.span) "
+    "  AND EXISTS (SELECT 1 FROM careledger.policy_tracks t WHERE t.policy_id = p.policy_id "
+    "  AND t.kind = 'recurring')), "
+    "mw AS (INSERT INTO agg_marks_w (worker_id) SELECT a.worker_id FROM agg_workers a "
+    "  WHERE a.whole "
+    "  UNION SELECT s.worker_id FROM ws s WHERE NOT s.existed OR s.h1 IS DISTINCT FROM s.h0 "
+    "  OR lower(s.days) IS DISTINCT FROM lower(s.s0) "
+    "  OR lower(s.direct) IS DISTINCT FROM lower(s.o_direct) "
+    "  OR lower(s.deployed) IS DISTINCT FROM lower(s.o_deployed) "
+    "  OR lower(s.designated) IS DISTINCT FROM lower(s.o_designated) "
+    "  OR (s.days <> s.s0 AND (SELECT u.region FROM careledger.units u WHERE u.unit_id = s.h1) "
+    "      IN (SELECT r.region FROM rec r)) ON CONFLICT DO NOTHING), "
+    "mm AS (INSERT INTO agg_marks_m (worker_id, month) SELECT m.worker_id, m.month FROM msd m "
+    "  UNION SELECT s.worker_id, s.month FROM agg_workers a CROSS JOIN LATERAL ("
+    "  SELECT s.worker_id, s.month FROM careledger.month_sums s WHERE s.worker_id = a.worker_id "
+    "OFFSET 0) s "
+    "  WHERE a.whole ON CONFLICT DO NOTHING), "
+    "hd AS (SELECT h.unit_id, h.date, sum(h.n) AS n FROM ("
+    "  SELECT s.h1 AS unit_id, d.date, d.s AS n FROM d JOIN ws s USING (worker_id) "
+    "  WHERE s.existed AND s.h1 IS NOT NULL AND s.h1 = s.h0 "
+    "  UNION ALL SELECT s.h0, g::date, -1 FROM ws s CROSS JOIN LATERAL unnest(s.s0) r "
+    "  CROSS JOIN LATERAL generate_series(lower(r)::timestamp, (upper(r) - 1)::timestamp, "
+    "  interval '1 day') g WHERE s.h0 IS NOT NULL AND s.h0 IS DISTINCT FROM s.h1 "
+    "  UNION ALL SELECT s.h1, g::date, 1 FROM ws s CROSS JOIN LATERAL unnest(s.days) r "
+    "  CROSS JOIN LATERAL generate_series(lower(r)::timestamp, (upper(r) - 1)::timestamp, "
+    "  interval '1 day') g WHERE s.h1 IS NOT NULL AND s.h0 IS DISTINCT FROM s.h1) h "
+    "  GROUP BY 1, 2 HAVING sum(h.n) <> 0) "
+    "INSERT INTO careledger.home_days AS t (unit_id, date, workers) "
+    "SELECT hd.unit_id, hd.date, hd.n FROM hd ORDER BY 1, 2 "
+    "ON CONFLICT (unit_id, date) DO UPDATE SET workers = t.workers + EXCLUDED.workers";
+
+/* quality_ids (schema 8) from a source of accepted events: ids named while not registered
+ * (grouped first, then looked up once each), and every family delivered to; the rows of ids
+ * the source registers are dropped (a row left by a batch running beside the registration
+ * is harmless: data_quality() shows only ids still unregistered). */
+#define QUALITY(src)                                                                               \
+    "WITH b AS (SELECT e.type, e.unit_id, e.worker_id, e.family_id, e.start_at, e.date FROM " src  \
+    " e WHERE e.type IN ('shift.completed', 'deployment.started', 'benefit.delivered', "           \
+    "'subsidy.paid', 'injury.reported', 'worker.registered', 'unit.registered')), "                \
+    "cleared AS (DELETE FROM careledger.quality_ids q WHERE (q.problem = 'unregistered_worker' "   \
+    "AND q.id IN (SELECT b.worker_id FROM b WHERE b.type = 'worker.registered')) OR (q.problem "   \
+    "IN "                                                                                          \
+    "('unregistered_unit', 'unknown_unit_delivery') AND q.id IN (SELECT b.unit_id FROM b "         \
+    "WHERE b.type = 'unit.registered'))), "                                                        \
+    "x (problem, id, n, first_start, first_date) AS ("                                             \
+    " SELECT 'unregistered_unit', b.unit_id, count(*), min(b.start_at), NULL::date FROM b "        \
+    " WHERE b.type = 'shift.completed' AND b.unit_id IS NOT NULL GROUP BY b.unit_id"               \
+    " UNION ALL SELECT 'unregistered_worker', b.worker_id, count(*), min(b.start_at), "            \
+    "min(b.date) "                                                                                 \
+    " FROM b WHERE b.type IN ('shift.completed', 'deployment.started', 'benefit.delivered', "      \
+    " 'subsidy.paid', 'injury.reported') AND b.worker_id IS NOT NULL GROUP BY b.worker_id"         \
+    " UNION ALL SELECT 'unknown_unit_delivery', b.unit_id, count(*), NULL, min(b.date) FROM b "    \
+    " WHERE b.type = 'benefit.delivered' AND b.unit_id IS NOT NULL GROUP BY b.unit_id"             \
+    " UNION ALL SELECT 'family', b.family_id, count(*), NULL, min(b.date) FROM b "                 \
+    " WHERE b.type = 'benefit.delivered' AND b.family_id IS NOT NULL GROUP BY b.family_id) "       \
+    "INSERT INTO careledger.quality_ids AS t (problem, id, events, first_start, first_date) "      \
+    "SELECT x.* FROM x WHERE CASE x.problem "                                                      \
+    " WHEN 'unregistered_worker' THEN NOT EXISTS (SELECT 1 FROM careledger.workers w "             \
+    "   WHERE w.worker_id = x.id) "                                                                \
+    " WHEN 'family' THEN true "                                                                    \
+    " ELSE NOT EXISTS (SELECT 1 FROM careledger.units u WHERE u.unit_id = x.id) END "              \
+    "ORDER BY 1, 2 ON CONFLICT (problem, id) DO UPDATE SET events = t.events + EXCLUDED.events, "  \
+    "first_start = least(t.first_start, EXCLUDED.first_start), "                                   \
+    "first_date = least(t.first_date, EXCLUDED.first_date)"
+static const char SQL_QUALITY_BATCH[] = QUALITY(SRC_BATCH);
+static const char SQL_QUALITY_ALL[] = QUALITY(SRC_ALL);
+
+/* Coverage marks (schema 8): the people the batch's deliveries and payments name, besides
+ * the workers the summaries listed; then marks_refresh() under its lock, last in the
+ * batch. */
+static const char SQL_MARKS_BATCH[] =
+    "WITH b AS (SELECT e.type, e.worker_id, e.family_id, e.line, e.period FROM " SRC_BATCH " e "
+    "WHERE e.type IN ('benefit.delivered', 'subsidy.paid')), "
+    "w AS (INSERT INTO agg_marks_w (worker_id) SELECT DISTINCT b.worker_id FROM b "
+    "  WHERE b.type = 'benefit.delivered' AND b.worker_id IS NOT NULL ON CONFLICT DO NOTHING), "
+    "f AS (INSERT INTO agg_marks_f (family_id) SELECT DISTINCT b.family_id FROM b "
+    "  WHERE b.type = 'benefit.delivered' AND b.family_id IS NOT NULL ON CONFLICT DO NOTHING) "
+    "INSERT INTO agg_marks_m (worker_id, month) SELECT DISTINCT b.worker_id, b.period FROM b "
+    "WHERE b.type = 'subsidy.paid' AND b.line = 'temp_subsidy' ON CONFLICT DO NOTHING";
+static const char SQL_MARKS_REFRESH[] = "SELECT careledger.marks_refresh()";
+
 static const char SQL_DIGEST[] = "SELECT digest FROM careledger.policy_state WHERE id = 1";
 static const char SQL_SET_DIGEST[] =
     "INSERT INTO careledger.policy_state (id, digest) VALUES (1, $1) "
@@ -278,7 +436,12 @@ static const char SQL_REBUILD_CLEAR[] =
     "TRUNCATE careledger.regions, careledger.units, careledger.workers, careledger.budgets, "
     "careledger.deployment_starts, careledger.deployment_ends, careledger.injury_stages, "
     "careledger.statuses, careledger.worker_days, careledger.open_deployments, "
-    "careledger.payments, careledger.deliveries";
+    "careledger.payments, careledger.deliveries, careledger.unit_days, careledger.home_days, "
+    "careledger.month_sums, careledger.worker_sets, careledger.quality_ids, "
+    "careledger.coverage_marks, careledger.coverage_days, careledger.mark_members";
+
+static const char SQL_REBUILD_NEXT_CHUNK[] =
+    "TRUNCATE agg_workers, agg_gone, agg_new, agg_marks_w, agg_marks_f, agg_marks_m";
 
 #define REBUILD_CHUNK 2000
 
@@ -773,7 +936,9 @@ static int recompute(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, long *n
     if (!(r = with_windows(a, c, SQL_CLEAR_DAYS, 0, err, errsize)) ||
         exec_ok(c, SQL_CLEAR_OPEN, err, errsize) ||
         copy_rows(c, SQL_COPY_DAYS, &a->days, err, errsize) ||
-        copy_rows(c, SQL_COPY_OPEN, &a->open, err, errsize))
+        copy_rows(c, SQL_COPY_NEW, &a->days, err, errsize) ||
+        copy_rows(c, SQL_COPY_OPEN, &a->open, err, errsize) ||
+        exec_ok(c, SQL_SUMMARIZE, err, errsize))
         goto done;
     *nworkers = nw;
     rc = 0;
@@ -955,6 +1120,8 @@ int cl_agg_apply(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *err, 
     for (size_t i = 0; UPSERTS_BATCH[i]; i++)
         if (exec_ok(c, UPSERTS_BATCH[i], err, errsize))
             return -1;
+    if (exec_ok(c, SQL_QUALITY_BATCH, err, errsize))
+        return -1;
     if (exec_ok(c, SQL_AFFECTED, err, errsize))
         return -1;
     /* Figures computed under other policies are recomputed under these. */
@@ -979,7 +1146,11 @@ int cl_agg_apply(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *err, 
         return -1;
     int affected = atoi(PQgetvalue(r, 0, 0));
     PQclear(r);
-    return affected ? recompute(a, c, set, &n, err, errsize) : 0;
+    if (affected && recompute(a, c, set, &n, err, errsize))
+        return -1;
+    return exec_ok(c, SQL_MARKS_BATCH, err, errsize) || exec_ok(c, SQL_MARKS_REFRESH, err, errsize)
+               ? -1
+               : 0;
 }
 
 /** @brief Rebuild everything from raw facts in one transaction. */
@@ -1002,6 +1173,8 @@ long cl_agg_rebuild(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *er
     for (size_t i = 0; UPSERTS_ALL[i]; i++)
         if (exec_ok(c, UPSERTS_ALL[i], err, errsize))
             goto fail;
+    if (exec_ok(c, SQL_QUALITY_ALL, err, errsize))
+        goto fail;
     if (!(all = query(c, SQL_ALL_WORKERS, err, errsize)))
         goto fail;
     int n = PQntuples(all);
@@ -1024,7 +1197,8 @@ long cl_agg_rebuild(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *er
         PQclear(r);
         long k = 0;
         if (!ok || recompute(a, c, set, &k, err, errsize) ||
-            exec_ok(c, "TRUNCATE agg_workers", err, errsize))
+            exec_ok(c, SQL_MARKS_REFRESH, err, errsize) ||
+            exec_ok(c, SQL_REBUILD_NEXT_CHUNK, err, errsize))
             goto fail;
         total += k;
     }

@@ -19,24 +19,26 @@
     "  JOIN LATERAL careledger.region_ancestors(u.region) x ON x.depth = greatest(p.depth - 1, "   \
     "0))"
 
-/* $1 parent, $2 D. Money and days are counted at units as the other reports do (R9). */
+/* $1 parent, $2 D. Money and days are counted at units as the other reports do (R9). Money
+ * measures are summed per unit before they meet the regions (a join on the computed unit
+ * could become a nested loop over every delivery). */
 static const char SQL_REGIONS[] =
     "WITH " UNIT_CHILD ", "
     "kids AS (SELECT code FROM careledger.regions WHERE parent = $1 AND code <> $1 "
     "  UNION SELECT code FROM uc), "
-    "wd AS (SELECT uc.code, count(*) AS n, sum(x.subsidy_fen) AS fen FROM careledger.days_to($2) x "
+    "wd AS (SELECT uc.code, sum(x.days) AS n, sum(x.subsidy_fen) AS fen "
+    "  FROM careledger.unit_totals_to($2) x JOIN uc USING (unit_id) GROUP BY uc.code), "
+    "fl AS (SELECT uc.code, sum(f.workers) AS n FROM careledger.frontline_under($2, $1) f "
     "  JOIN uc USING (unit_id) GROUP BY uc.code), "
-    "fl AS (SELECT uc.code, count(DISTINCT q.worker_id COLLATE \"C\") AS n "
-    "  FROM careledger.qualifications_under($2, $1) q "
-    "  JOIN uc USING (unit_id) WHERE q.key = 'frontline' GROUP BY uc.code), "
     "pay AS (SELECT uc.code, sum(p.amount_fen) FILTER (WHERE p.line = 'temp_subsidy') AS paid, "
     "  sum(p.amount_fen) AS spend, percentile_cont(0.5) WITHIN GROUP (ORDER BY "
     "  p.date - ((p.period + interval '1 month')::date - 1)) FILTER (WHERE p.line = "
     "  'temp_subsidy') AS med FROM careledger.payments p JOIN uc USING (unit_id) "
     "  WHERE p.date <= $2 GROUP BY uc.code), "
-    "mm AS (SELECT uc.code, sum(d.amount_fen) AS fen FROM careledger.delivery_units d "
-    "  JOIN uc ON uc.unit_id = d.counted_unit WHERE d.amount_fen IS NOT NULL AND d.date <= $2 "
-    "  GROUP BY uc.code), "
+    "mm AS (SELECT uc.code, sum(d.fen) AS fen FROM (SELECT v.counted_unit, sum(v.amount_fen) AS "
+    "fen "
+    "  FROM careledger.delivery_units v WHERE v.amount_fen IS NOT NULL AND v.date <= $2 "
+    "  GROUP BY v.counted_unit) d JOIN uc ON uc.unit_id = d.counted_unit GROUP BY uc.code), "
     "cm AS (SELECT uc.code, sum(c.long_shifts) AS ls, sum(c.over_consecutive) AS oc, "
     "  sum(c.couples_same_day) AS cs FROM careledger.compliance_under($2, $1) c "
     "  JOIN uc USING (unit_id) "

@@ -14,29 +14,23 @@
     "(SELECT u.unit_id FROM careledger.units u WHERE EXISTS (SELECT 1 FROM "                       \
     "careledger.region_ancestors(u.region) a WHERE a.ancestor = $1))"
 
-/* A worker's home unit (R9, as worker_home has it) for a worker with a worker-day: the
- * registered unit, else the unit of their first credited worker-day. */
-#define HOME_UNIT "coalesce(k.unit_id, careledger.first_credited_unit(x.worker_id))"
-
-/* One pass over the days to D gives both worker-day figures. Distinct workers are counted
- * on their ids' bytes: the same count, without sorting them by the locale's collation. */
+/* The KPIs from the summaries kept by ingest (schema 8): frontline workers from their
+ * coverage marks, active workers from the home units' days, worker-days and entitlement
+ * from the credited units' days. */
 static const char SQL_KPI[] =
     "WITH under AS " UNDER " "
     "SELECT "
-    "(SELECT count(DISTINCT q.worker_id COLLATE \"C\") "
-    "  FROM careledger.qualifications_under($2, $1) q "
-    "  WHERE q.key = 'frontline'), "
-    "(SELECT count(DISTINCT x.worker_id COLLATE \"C\") FROM careledger.days_to($2) x "
-    "  LEFT JOIN careledger.workers k USING (worker_id) "
-    "  WHERE x.date = $2 AND " HOME_UNIT " IN (SELECT unit_id FROM under)), "
+    "(SELECT coalesce(sum(f.workers), 0) FROM careledger.frontline_under($2, $1) f), "
+    "(SELECT coalesce(sum(h.workers), 0) FROM careledger.home_days_to($2) h "
+    "  WHERE h.date = $2 AND h.unit_id IN (SELECT unit_id FROM under)), "
     "w.n, w.fen, "
     "(SELECT coalesce(sum(p.amount_fen), 0) FROM careledger.payments p WHERE p.line = "
     "'temp_subsidy' "
     "  AND p.date <= $2 AND p.unit_id IN (SELECT unit_id FROM under)), "
     "(SELECT to_char(max(watermark) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
     "  FROM careledger.offsets) "
-    "FROM (SELECT count(*) AS n, coalesce(sum(x.subsidy_fen), 0) AS fen "
-    "  FROM careledger.days_to($2) x WHERE x.unit_id IN (SELECT unit_id FROM under)) w";
+    "FROM (SELECT coalesce(sum(x.days), 0) AS n, coalesce(sum(x.subsidy_fen), 0) AS fen "
+    "  FROM careledger.unit_totals_to($2) x WHERE x.unit_id IN (SELECT unit_id FROM under)) w";
 
 /* Coverage per track, summed over the jurisdiction's units, on D (tag 0) and on D − 1 (tag 1),
  * and the ten lowest-coverage units per track on D (tag 2: lowest share, then most eligible,
@@ -67,10 +61,8 @@ static const char SQL_COMPLIANCE[] =
 /* Frontline workers active per day over the 30 days to D, by their home unit. */
 static const char SQL_SERIES[] =
     "WITH under AS " UNDER " "
-    "SELECT $2::date - x.date, count(DISTINCT x.worker_id COLLATE \"C\") "
-    "FROM careledger.days_to($2) x "
-    "LEFT JOIN careledger.workers k USING (worker_id) "
-    "WHERE x.date > $2::date - 30 AND " HOME_UNIT " IN (SELECT unit_id FROM under) GROUP BY x.date";
+    "SELECT $2::date - h.date, sum(h.workers) FROM careledger.home_days_to($2) h "
+    "WHERE h.date > $2::date - 30 AND h.unit_id IN (SELECT unit_id FROM under) GROUP BY h.date";
 
 /* Data quality of the whole database: unregistered ids cannot be placed in a region. */
 static const char SQL_QUALITY[] =

@@ -13,11 +13,11 @@
 static const char SQL_UNITS[] =
     "WITH under AS (SELECT u.unit_id, u.name, u.region FROM careledger.units u WHERE EXISTS "
     "  (SELECT 1 FROM careledger.region_ancestors(u.region) a WHERE a.ancestor = $1)), "
-    "days AS (SELECT * FROM careledger.days_to($2) "
+    "days AS (SELECT * FROM careledger.unit_days_to($2) "
     "  WHERE date >= $3::date AND date < ($3::date + interval '1 month')), "
-    "wd AS (SELECT unit_id, count(*) FILTER (WHERE kind = 'direct') AS direct, "
-    "  count(*) FILTER (WHERE kind = 'other') AS other, "
-    "  count(*) FILTER (WHERE kind = 'deployed') AS deployed, sum(subsidy_fen) AS entitled, "
+    "wd AS (SELECT unit_id, sum(days) FILTER (WHERE kind = 'direct') AS direct, "
+    "  sum(days) FILTER (WHERE kind = 'other') AS other, "
+    "  sum(days) FILTER (WHERE kind = 'deployed') AS deployed, sum(subsidy_fen) AS entitled, "
     "  sum(perf_fen) AS perf FROM days GROUP BY unit_id), "
     "paid AS (SELECT unit_id, sum(amount_fen) AS fen FROM careledger.payments "
     "  WHERE line = 'temp_subsidy' AND period = $3::date AND date <= $2 GROUP BY unit_id), "
@@ -33,12 +33,13 @@ static const char SQL_UNITS[] =
     "FROM under LEFT JOIN wd USING (unit_id) LEFT JOIN paid USING (unit_id) "
     "LEFT JOIN wm USING (unit_id) LEFT JOIN mm USING (unit_id) ORDER BY under.unit_id";
 
-/* Budgets under the jurisdiction: a unit's own, or a region's at or below it. */
+/* Budgets under the jurisdiction: a unit's own, or a region's at or below it (budgets_under()
+ * computes only those; the filter states which, as budgets_at() would be filtered). */
 static const char SQL_BUDGETS[] =
     "SELECT b.budget_id, b.scope, b.line, b.budget_fen, b.paid_fen, b.remaining_fen, "
     "EXISTS (SELECT 1 FROM careledger.units u WHERE u.unit_id = b.scope), b.funding, b.burn_fen, "
     "b.exhaustion, b.over_budget "
-    "FROM careledger.budgets_at($2) b WHERE EXISTS (SELECT 1 FROM careledger.units u, "
+    "FROM careledger.budgets_under($2, $1) b WHERE EXISTS (SELECT 1 FROM careledger.units u, "
     "careledger.region_ancestors(u.region) a WHERE u.unit_id = b.scope AND a.ancestor = $1) "
     "OR EXISTS (SELECT 1 FROM careledger.region_ancestors(b.scope) a WHERE b.scope ~ '^[0-9]{6}$' "
     "AND a.ancestor = $1) ORDER BY b.budget_id";
@@ -54,7 +55,7 @@ static const char SQL_FUNDING[] =
 
 /* Temporary subsidy entitled (by day worked) and paid (by payment date) per day to D. */
 static const char SQL_DAILY_MONEY[] =
-    "WITH e AS (SELECT date, sum(subsidy_fen) AS fen FROM careledger.days_to($2) "
+    "WITH e AS (SELECT date, sum(subsidy_fen) AS fen FROM careledger.unit_days_to($2) "
     "  WHERE unit_id IN " UNDER_IDS " GROUP BY date), "
     "p AS (SELECT date, sum(amount_fen) AS fen FROM careledger.payments "
     "  WHERE line = 'temp_subsidy' AND date <= $2 AND unit_id IN " UNDER_IDS " GROUP BY date) "

@@ -102,9 +102,11 @@ typedef struct models {
  * kept for it (acl_prepare, 007: else every table a query reads computes it again).
  * JIT off: the report functions run many short queries (some per row) whose
  * compilation costs more than they do, the more so under row-level security, whose
- * policies add sub-plans to every table read. */
+ * policies add sub-plans to every table read. work_mem as the heavy functions set it:
+ * the finance statement groups a month's worker-months (some 150,000 at province size)
+ * in the report's own query. */
 static const char SQL_BEGIN[] =
-    "BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL jit = off; "
+    "BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; "
     "SELECT careledger.acl_prepare(current_user); SET TRANSACTION READ ONLY";
 
 /* May the current user report on region $1 (007_region_access)? With its login and

@@ -240,3 +240,153 @@ SELECT 'deliveries', event_id, 'stored ' || x::text
 FROM (SELECT * FROM careledger.deliveries EXCEPT ALL
       SELECT event_id, measure, worker_id, family_id, unit_id, date, amount_fen, sum_insured_fen
       FROM careledger.events WHERE type = 'benefit.delivered') x;
+
+-- The summaries of schema 8 against the stored worker_days (and workers, for homes); rows
+-- whose counts are all zero are left by ingest and ignored here.
+CREATE TEMP TABLE v_ws ON COMMIT DROP AS
+SELECT s.worker_id, coalesce(k.unit_id, s.first_unit) AS home_unit, s.days, s.direct,
+       s.deployed, s.designated,
+       (SELECT coalesce(max(upper(r) - lower(r)), 0) FROM unnest(s.days) r) AS longest_run
+FROM (SELECT d.worker_id,
+             (array_agg(d.unit_id ORDER BY d.date) FILTER (WHERE d.unit_id <> ''))[1] AS first_unit,
+             range_agg(daterange(d.date, d.date, '[]')) AS days,
+             coalesce(range_agg(daterange(d.date, d.date, '[]')) FILTER (WHERE d.kind = 'direct'),
+                      '{}') AS direct,
+             coalesce(range_agg(daterange(d.date, d.date, '[]')) FILTER (WHERE d.kind = 'deployed'),
+                      '{}') AS deployed,
+             coalesce(range_agg(daterange(d.date, d.date, '[]')) FILTER (WHERE d.designated),
+                      '{}') AS designated
+      FROM careledger.worker_days d GROUP BY d.worker_id) s
+LEFT JOIN careledger.workers k USING (worker_id);
+
+INSERT INTO v_diff
+SELECT 'unit_days', unit_id || ' ' || date, 'recomputed ' || x::text
+FROM (SELECT unit_id, date, kind, coalesce(policy_id, ''), count(*),
+             count(*) FILTER (WHERE frontline), sum(subsidy_fen), sum(perf_fen)
+      FROM careledger.worker_days GROUP BY 1, 2, 3, 4
+      EXCEPT ALL SELECT unit_id, date, kind, policy_id, days, frontline, subsidy_fen, perf_fen
+      FROM careledger.unit_days WHERE days <> 0 OR frontline <> 0 OR subsidy_fen <> 0 OR perf_fen <> 0) x
+UNION ALL
+SELECT 'unit_days', unit_id || ' ' || date, 'stored ' || x::text
+FROM (SELECT unit_id, date, kind, policy_id, days, frontline, subsidy_fen, perf_fen
+      FROM careledger.unit_days WHERE days <> 0 OR frontline <> 0 OR subsidy_fen <> 0 OR perf_fen <> 0
+      EXCEPT ALL SELECT unit_id, date, kind, coalesce(policy_id, ''), count(*),
+             count(*) FILTER (WHERE frontline), sum(subsidy_fen), sum(perf_fen)
+      FROM careledger.worker_days GROUP BY 1, 2, 3, 4) x
+UNION ALL
+SELECT 'month_sums', worker_id || ' ' || month, 'recomputed ' || x::text
+FROM (SELECT worker_id, date_trunc('month', date::timestamp)::date AS month, coalesce(policy_id, ''),
+             kind = 'deployed', count(*), sum(subsidy_fen), count(*) FILTER (WHERE subsidy_fen > 0)
+      FROM careledger.worker_days GROUP BY 1, 2, 3, 4
+      EXCEPT ALL SELECT worker_id, month, policy_id, deployed, days, subsidy_fen, earning
+      FROM careledger.month_sums WHERE days <> 0 OR subsidy_fen <> 0 OR earning <> 0) x
+UNION ALL
+SELECT 'month_sums', worker_id || ' ' || month, 'stored ' || x::text
+FROM (SELECT worker_id, month, policy_id, deployed, days, subsidy_fen, earning
+      FROM careledger.month_sums WHERE days <> 0 OR subsidy_fen <> 0 OR earning <> 0
+      EXCEPT ALL SELECT worker_id, date_trunc('month', date::timestamp)::date, coalesce(policy_id, ''),
+             kind = 'deployed', count(*), sum(subsidy_fen), count(*) FILTER (WHERE subsidy_fen > 0)
+      FROM careledger.worker_days GROUP BY 1, 2, 3, 4) x
+UNION ALL
+SELECT 'worker_sets', worker_id, 'recomputed ' || x::text
+FROM (SELECT * FROM v_ws EXCEPT ALL
+      SELECT worker_id, home_unit, days, direct, deployed, designated, longest_run
+      FROM careledger.worker_sets WHERE NOT isempty(days)) x
+UNION ALL
+SELECT 'worker_sets', worker_id, 'stored ' || x::text
+FROM (SELECT worker_id, home_unit, days, direct, deployed, designated, longest_run
+      FROM careledger.worker_sets WHERE NOT isempty(days) EXCEPT ALL SELECT * FROM v_ws) x
+UNION ALL
+SELECT 'home_days', unit_id || ' ' || date, 'recomputed ' || x::text
+FROM (SELECT s.home_unit AS unit_id, d.date, count(*) FROM careledger.worker_days d
+      JOIN v_ws s USING (worker_id) WHERE s.home_unit IS NOT NULL GROUP BY 1, 2
+      EXCEPT ALL SELECT unit_id, date, workers FROM careledger.home_days WHERE workers <> 0) x
+UNION ALL
+SELECT 'home_days', unit_id || ' ' || date, 'stored ' || x::text
+FROM (SELECT unit_id, date, workers FROM careledger.home_days WHERE workers <> 0
+      EXCEPT ALL SELECT s.home_unit, d.date, count(*) FROM careledger.worker_days d
+      JOIN v_ws s USING (worker_id) WHERE s.home_unit IS NOT NULL GROUP BY 1, 2) x;
+
+-- quality_ids against the raw events: the rows data_quality() shows (ids still not
+-- registered, every family delivered to).
+CREATE TEMP TABLE v_quality ON COMMIT DROP AS
+SELECT x.problem, x.id, count(*) AS events, min(x.start_at) AS first_start, min(x.date) AS first_date
+FROM (SELECT 'unregistered_unit' AS problem, e.unit_id AS id, e.start_at, NULL::date AS date
+      FROM careledger.events e WHERE e.type = 'shift.completed' AND e.unit_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM careledger.units u WHERE u.unit_id = e.unit_id)
+      UNION ALL
+      SELECT 'unregistered_worker', e.worker_id, e.start_at, e.date
+      FROM careledger.events e WHERE e.type IN ('shift.completed', 'deployment.started',
+                                                'benefit.delivered', 'subsidy.paid', 'injury.reported')
+        AND e.worker_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM careledger.workers w WHERE w.worker_id = e.worker_id)
+      UNION ALL
+      SELECT 'unknown_unit_delivery', e.unit_id, NULL, e.date
+      FROM careledger.events e WHERE e.type = 'benefit.delivered' AND e.unit_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM careledger.units u WHERE u.unit_id = e.unit_id)
+      UNION ALL
+      SELECT 'family', e.family_id, NULL, e.date
+      FROM careledger.events e WHERE e.type = 'benefit.delivered' AND e.family_id IS NOT NULL) x
+GROUP BY 1, 2;
+
+INSERT INTO v_diff
+SELECT 'quality_ids', problem || ' ' || id, 'recomputed ' || x::text
+FROM (SELECT * FROM v_quality EXCEPT ALL
+      SELECT problem, id, events, first_start, first_date FROM careledger.quality_ids q
+      WHERE q.problem = 'family'
+         OR (q.problem = 'unregistered_worker'
+             AND NOT EXISTS (SELECT 1 FROM careledger.workers w WHERE w.worker_id = q.id))
+         OR (q.problem IN ('unregistered_unit', 'unknown_unit_delivery')
+             AND NOT EXISTS (SELECT 1 FROM careledger.units u WHERE u.unit_id = q.id))) x
+UNION ALL
+SELECT 'quality_ids', problem || ' ' || id, 'stored ' || x::text
+FROM (SELECT problem, id, events, first_start, first_date FROM careledger.quality_ids q
+      WHERE q.problem = 'family'
+         OR (q.problem = 'unregistered_worker'
+             AND NOT EXISTS (SELECT 1 FROM careledger.workers w WHERE w.worker_id = q.id))
+         OR (q.problem IN ('unregistered_unit', 'unknown_unit_delivery')
+             AND NOT EXISTS (SELECT 1 FROM careledger.units u WHERE u.unit_id = q.id))
+      EXCEPT ALL SELECT * FROM v_quality) x;
+
+-- Coverage marks: everyone's recomputed (marks_compute(), the function ingest applies)
+-- against the stored marks, and coverage_days against the stored marks' boundaries.
+CREATE TEMP TABLE IF NOT EXISTS agg_marks_w (worker_id text PRIMARY KEY) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS agg_marks_f (family_id text PRIMARY KEY) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS agg_marks_m (worker_id text, month date,
+    PRIMARY KEY (worker_id, month)) ON COMMIT DELETE ROWS;
+INSERT INTO agg_marks_w
+SELECT worker_id FROM careledger.workers UNION SELECT worker_id FROM careledger.worker_days
+UNION SELECT worker_id FROM careledger.open_deployments
+UNION SELECT worker_id FROM careledger.injury_stages WHERE worker_id IS NOT NULL
+ON CONFLICT DO NOTHING;
+INSERT INTO agg_marks_m SELECT DISTINCT worker_id, date_trunc('month', date::timestamp)::date
+FROM careledger.worker_days ON CONFLICT DO NOTHING;
+SELECT careledger.marks_compute();
+
+INSERT INTO v_diff
+SELECT 'coverage_marks', who || ' ' || track_id, 'recomputed ' || x::text
+FROM (SELECT * FROM mk_new EXCEPT ALL SELECT * FROM careledger.coverage_marks) x
+UNION ALL
+SELECT 'coverage_marks', who || ' ' || track_id, 'stored ' || x::text
+FROM (SELECT * FROM careledger.coverage_marks EXCEPT ALL SELECT * FROM mk_new) x;
+
+CREATE TEMP TABLE v_cov_days ON COMMIT DROP AS
+SELECT x.track_id, x.unit_id, k.date, sum(x.e) AS eligible, sum(x.c) AS covered
+FROM (SELECT m.track_id, m.unit_id, b.date, b.n AS e, 0 AS c
+      FROM careledger.coverage_marks m CROSS JOIN LATERAL unnest(m.eligible) r
+      CROSS JOIN LATERAL (VALUES (lower(r), 1), (upper(r), -1)) b (date, n) WHERE b.date IS NOT NULL
+      UNION ALL
+      SELECT m.track_id, m.unit_id, b.date, 0, b.n
+      FROM careledger.coverage_marks m CROSS JOIN LATERAL unnest(m.covered) r
+      CROSS JOIN LATERAL (VALUES (lower(r), 1), (upper(r), -1)) b (date, n) WHERE b.date IS NOT NULL) x
+CROSS JOIN LATERAL (VALUES (x.date), ('infinity'::date)) k (date)
+GROUP BY 1, 2, 3 HAVING sum(x.e) <> 0 OR sum(x.c) <> 0;
+
+INSERT INTO v_diff
+SELECT 'coverage_days', track_id || ' ' || unit_id || ' ' || date, 'recomputed ' || x::text
+FROM (SELECT * FROM v_cov_days EXCEPT ALL SELECT track_id, unit_id, date, eligible, covered
+      FROM careledger.coverage_days WHERE eligible <> 0 OR covered <> 0) x
+UNION ALL
+SELECT 'coverage_days', track_id || ' ' || unit_id || ' ' || date, 'stored ' || x::text
+FROM (SELECT track_id, unit_id, date, eligible, covered FROM careledger.coverage_days
+      WHERE eligible <> 0 OR covered <> 0 EXCEPT ALL SELECT * FROM v_cov_days) x;

@@ -179,6 +179,28 @@ static void test_hand_worked(void)
     CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 1);
     CU_ASSERT_EQUAL(cl_it_cli(&it, "rebuild"), 0);
     CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
+    /* A summary row corrupted (schema 8): verify exits 1; a rebuild repairs it. */
+    CU_ASSERT_EQUAL(cl_it_exec(&it, "UPDATE careledger.unit_days SET subsidy_fen = subsidy_fen + 1 "
+                                    "WHERE unit_id = 'U-COUNTY' AND date = '2020-02-05'"),
+                    0);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 1);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "rebuild"), 0);
+    CU_ASSERT_EQUAL(cl_it_exec(&it, "UPDATE careledger.worker_sets SET days = days - "
+                                    "'{[2020-02-05,2020-02-06)}' WHERE worker_id = 'W1'"),
+                    0);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 1);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "rebuild"), 0);
+    CU_ASSERT_EQUAL(cl_it_exec(&it, "UPDATE careledger.home_days SET workers = workers + 1 "
+                                    "WHERE unit_id = 'U-TOWN' AND date = '2020-02-05'"),
+                    0);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 1);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "rebuild"), 0);
+    CU_ASSERT_EQUAL(cl_it_exec(&it, "UPDATE careledger.coverage_days SET eligible = eligible + 1 "
+                                    "WHERE track_id = '#frontline' AND date = 'infinity'"),
+                    0);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 1);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "rebuild"), 0);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
     /* A keyed fact corrupted: verify says so too. */
     CU_ASSERT_EQUAL(
         cl_it_exec(&it, "UPDATE careledger.workers SET unit_id = 'U-TOWN' WHERE worker_id = 'W1'"),
@@ -273,12 +295,34 @@ static void aggregate_digest(cl_it_t *it, char out[33])
             "FROM careledger.workers))"));
 }
 
+/** @brief Digest of the summaries and coverage marks of schema 8 (rows left at zero by ingest
+ * excluded). */
+static void summary_digest(cl_it_t *it, char out[33])
+{
+    snprintf(out, 33, "%s",
+             cl_it_sql(
+                 it,
+                 "SELECT md5((SELECT coalesce(string_agg(u::text, ',' ORDER BY u::text), '') "
+                 "FROM careledger.unit_days u WHERE days <> 0 OR subsidy_fen <> 0 OR perf_fen <> 0 "
+                 "OR frontline <> 0) || '|' || (SELECT coalesce(string_agg(h::text, ',' ORDER BY "
+                 "h::text), '') FROM careledger.home_days h WHERE workers <> 0) || '|' || "
+                 "(SELECT coalesce(string_agg(m::text, ',' ORDER BY m::text), '') FROM "
+                 "careledger.month_sums m WHERE days <> 0 OR subsidy_fen <> 0 OR earning <> 0) || "
+                 "'|' || (SELECT coalesce(string_agg(w::text, ',' ORDER BY worker_id), '') FROM "
+                 "careledger.worker_sets w WHERE NOT isempty(days)) || '|' || (SELECT "
+                 "coalesce(string_agg(q::text, ',' ORDER BY q::text), '') FROM "
+                 "careledger.data_quality() q) || '|' || (SELECT coalesce(string_agg(c::text, ',' "
+                 "ORDER BY c::text), '') FROM careledger.coverage_marks c) || '|' || (SELECT "
+                 "coalesce(string_agg(c::text, ',' ORDER BY c::text), '') FROM "
+                 "careledger.coverage_days c WHERE eligible <> 0 OR covered <> 0))"));
+}
+
 static void test_shuffled_orders(void)
 {
     char *l[2048];
     int n = property_stream(l, 42);
     int *order = malloc((size_t)n * 2 * sizeof *order);
-    char first[33] = "";
+    char first[33] = "", first_summary[33] = "";
     cl_it_t it;
     for (int round = 0; round < 20; round++) {
         char name[32];
@@ -299,19 +343,26 @@ static void test_shuffled_orders(void)
             order[m++] = order[rand() % n];
         write_lines(&it, "p.jsonl", l, order, m);
         CU_ASSERT_EQUAL_FATAL(ingest(&it, "p.jsonl"), 0);
-        char d[33];
+        char d[33], sd[33];
         aggregate_digest(&it, d);
+        summary_digest(&it, sd);
         if (round == 0) {
             memcpy(first, d, sizeof first);
+            memcpy(first_summary, sd, sizeof first_summary);
+            CU_ASSERT_TRUE(atoi(cl_it_sql(&it, "SELECT count(*) FROM careledger.unit_days")) > 10);
             CU_ASSERT_TRUE(atoi(cl_it_sql(&it, "SELECT count(*) FROM careledger.worker_days")) >
                            100);
         }
         CU_ASSERT_STRING_EQUAL(d, first);
+        /* The summaries too: any order, any batch size, the same rows. */
+        CU_ASSERT_STRING_EQUAL(sd, first_summary);
         CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
         /* Rebuild equals incremental. */
         CU_ASSERT_EQUAL(cl_it_cli(&it, "rebuild"), 0);
         aggregate_digest(&it, d);
         CU_ASSERT_STRING_EQUAL(d, first);
+        summary_digest(&it, sd);
+        CU_ASSERT_STRING_EQUAL(sd, first_summary);
         cl_it_teardown(&it);
     }
     free(order);
