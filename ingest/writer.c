@@ -494,14 +494,13 @@ static void copy_dead(cl_buf_t *b, const char *group, const cl_batch_part_t *p,
 static cl_write_status_t failure(cl_writer_t *w, PGresult *r, char *err, size_t errsize)
 {
     /* Copy the SQLSTATE before the result is freed. */
-    char state[6] = "", cons[64] = "";
+    char state[6] = "", constraint[64] = "";
     const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     const char *cn = r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL;
-    const char *constraint = cn ? cons : NULL;
     if (st)
         snprintf(state, sizeof state, "%s", st);
     if (cn)
-        snprintf(cons, sizeof cons, "%s", cn);
+        snprintf(constraint, sizeof constraint, "%s", cn);
     snprintf(err, errsize, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(w->conn));
     size_t n = strlen(err);
     while (n && err[n - 1] == '\n')
@@ -514,7 +513,7 @@ static cl_write_status_t failure(cl_writer_t *w, PGresult *r, char *err, size_t 
     }
     /* 23505 on events: a batch of another partition stored one of this batch's ids
      * between the probe and the insert. */
-    if (strcmp(state, "23505") == 0 && constraint && strcmp(constraint, "events_pkey") == 0) {
+    if (strcmp(state, "23505") == 0 && strcmp(constraint, "events_pkey") == 0) {
         w->id_race = 1;
         return CL_WRITE_RETRY;
     }
