@@ -542,6 +542,45 @@ static PGresult *copy_in(cl_writer_t *w, const char *sql, const cl_buf_t *data)
     return PQgetResult(w->conn);
 }
 
+/* Staged rows go to the server in pieces of this size: the text of a whole batch is about
+ * as large as the batch's messages, and would stay allocated between batches. */
+#define COPY_CHUNK (1u << 20)
+
+/**
+ * @brief COPY the batch's decoded events into stage, streamed in COPY_CHUNK pieces.
+ * @p first marks each message that is the batch's first copy of its id. Sets @p oom when a
+ * row could not be built (the COPY is then ended with an error). Returns the COPY's result
+ * (the caller clears it), or NULL when the connection failed.
+ */
+static PGresult *copy_stage(cl_writer_t *w, const cl_batch_t *b, const unsigned char *first,
+                            int *oom)
+{
+    PGresult *r = PQexec(w->conn, SQL_COPY_STAGE);
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        return r;
+    PQclear(r);
+    int ok = 1;
+    cl_buf_reset(&w->copy);
+    for (size_t i = 0; ok && i < b->n; i++) {
+        if (!b->msgs[i].decoded)
+            continue;
+        copy_event(&w->copy, &b->parts[b->msgs[i].part], &b->msgs[i], i, first[i]);
+        if (w->copy.oom) {
+            *oom = 1;
+            ok = 0;
+        } else if (w->copy.len >= COPY_CHUNK) {
+            ok = PQputCopyData(w->conn, w->copy.p, (int)w->copy.len) == 1;
+            cl_buf_reset(&w->copy);
+        }
+    }
+    if (ok && w->copy.len)
+        ok = PQputCopyData(w->conn, w->copy.p, (int)w->copy.len) == 1;
+    cl_buf_reset(&w->copy);
+    if (PQputCopyEnd(w->conn, ok ? NULL : "client error") != 1)
+        return NULL;
+    return PQgetResult(w->conn);
+}
+
 /** @brief Consume remaining results so the connection is ready again. */
 static void drain(cl_writer_t *w)
 {
@@ -679,25 +718,22 @@ static cl_write_status_t commit_once(cl_writer_t *w, cl_batch_t *b, int guarded,
         return st;
 
     /* Stage every decoded event, marking the first copy of each event_id. */
-    cl_buf_reset(&w->copy);
     size_t staged = 0;
-    unsigned char *first = malloc(b->n ? b->n : 1);
-    int oom = !first || mark_first(w, b, first) != 0;
-    for (size_t i = 0; !oom && i < b->n; i++)
-        if (b->msgs[i].decoded) {
-            copy_event(&w->copy, &b->parts[b->msgs[i].part], &b->msgs[i], i, first[i]);
-            staged++;
-        }
-    oom = oom || w->copy.oom;
-    free(first);
-    if (oom) {
-        snprintf(err, errsize, "out of memory building the batch");
-        PGresult *rb = PQexec(w->conn, "ROLLBACK");
-        PQclear(rb);
-        return CL_WRITE_RETRY;
-    }
+    for (size_t i = 0; i < b->n; i++)
+        staged += b->msgs[i].decoded != 0;
     if (staged) {
-        r = copy_in(w, SQL_COPY_STAGE, &w->copy);
+        unsigned char *first = malloc(b->n);
+        int oom = !first || mark_first(w, b, first) != 0;
+        r = oom ? NULL : copy_stage(w, b, first, &oom);
+        free(first);
+        if (oom) {
+            PQclear(r);
+            drain(w);
+            snprintf(err, errsize, "out of memory building the batch");
+            PGresult *rb = PQexec(w->conn, "ROLLBACK");
+            PQclear(rb);
+            return CL_WRITE_RETRY;
+        }
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             drain(w);
             return failure(w, r, err, errsize);
@@ -747,7 +783,7 @@ static cl_write_status_t commit_once(cl_writer_t *w, cl_batch_t *b, int guarded,
                           "accepted stays",
                           m->ev.event_id);
             else
-                copy_dead(&w->dead, w->group, p, m, m->rej.code, m->rej.detail, NULL);
+                copy_dead(&w->dead, w->group, p, m, m->rej->code, m->rej->detail, NULL);
             break;
         }
     }
