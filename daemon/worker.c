@@ -177,7 +177,7 @@ static void count_dead(const cl_batch_t *b)
 {
     for (size_t i = 0; i < b->n; i++)
         if (b->msgs[i].state == CL_MSG_DEAD)
-            cl_metrics_dead(b->msgs[i].decoded ? "conflicting_duplicate" : b->msgs[i].rej.code);
+            cl_metrics_dead(b->msgs[i].decoded ? "conflicting_duplicate" : b->msgs[i].rej->code);
 }
 
 /** @brief After a commit: new stored offsets, informational Kafka offsets, metrics. */
@@ -313,8 +313,7 @@ static cl_write_status_t commit_isolating(cl_worker_t *w)
         if (st == CL_WRITE_DATA && w->batch.n == 1) {
             char code[64];
             snprintf(code, sizeof code, "storage_rejected:%s", cl_writer_last_sqlstate(w->writer));
-            cl_batch_reject(&w->batch, 0, code, w->last_err);
-            st = try_commit(w);
+            st = cl_batch_reject(&w->batch, 0, code, w->last_err) ? CL_WRITE_RETRY : try_commit(w);
         }
         if (st == CL_WRITE_OK) {
             i += k;

@@ -32,7 +32,7 @@ void cl_batch_clear(cl_batch_t *b)
             m->key = NULL;
             m->key_cap = 0;
         }
-        if (m->ev.arena_cap > CL_BATCH_KEEP_BYTES + 256)
+        if (m->ev.arena_cap > CL_BATCH_KEEP_BYTES + 64)
             cl_event_release(&m->ev);
     }
     b->n = 0;
@@ -46,6 +46,7 @@ void cl_batch_free(cl_batch_t *b)
     for (size_t i = 0; i < b->cap; i++) {
         free(b->msgs[i].key);
         free(b->msgs[i].payload);
+        free(b->msgs[i].rej);
         cl_event_release(&b->msgs[i].ev);
     }
     free(b->msgs);
@@ -65,7 +66,8 @@ cl_batch_part_t *cl_batch_part(cl_batch_t *b, const char *topic, int32_t partiti
 static int copy_into(char **buf, size_t *cap, const void *src, size_t len)
 {
     if (*cap < len + 1) {
-        size_t n = len + 1 < 256 ? 256 : len + 1;
+        /* Rounded up so that a slot rarely grows again; keys are short ids. */
+        size_t n = (len + 64) & ~(size_t)63;
         char *p = realloc(*buf, n);
         if (!p)
             return -1;
@@ -111,7 +113,13 @@ int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t pa
     m->key_len = key ? key_len : 0;
     m->part = (int)(p - b->parts);
     m->offset = offset;
-    m->decoded = cl_event_decode(dec, m->payload, len, &m->ev, &m->rej) == 0;
+    cl_reject_t rej;
+    m->decoded = cl_event_decode(dec, m->payload, len, &m->ev, &rej) == 0;
+    if (!m->decoded) {
+        if (!m->rej && !(m->rej = malloc(sizeof *m->rej)))
+            return -1;
+        *m->rej = rej;
+    }
     m->state = m->decoded ? CL_MSG_ACCEPTED : CL_MSG_DEAD;
     p->end = offset + 1;
     b->bytes += len;
@@ -120,14 +128,17 @@ int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t pa
 }
 
 /** @brief Mark message @p i a dead letter with @p code (content PostgreSQL refused). */
-void cl_batch_reject(cl_batch_t *b, size_t i, const char *code, const char *detail)
+int cl_batch_reject(cl_batch_t *b, size_t i, const char *code, const char *detail)
 {
     cl_batch_msg_t *m = &b->msgs[i];
+    if (!m->rej && !(m->rej = malloc(sizeof *m->rej)))
+        return -1;
     m->decoded = 0;
     m->state = CL_MSG_DEAD;
-    snprintf(m->rej.code, sizeof m->rej.code, "%s", code);
-    snprintf(m->rej.detail, sizeof m->rej.detail, "%s", detail);
-    cl_utf8_sanitize(m->rej.detail);
+    snprintf(m->rej->code, sizeof m->rej->code, "%s", code);
+    snprintf(m->rej->detail, sizeof m->rej->detail, "%s", detail);
+    cl_utf8_sanitize(m->rej->detail);
+    return 0;
 }
 
 /** @brief Drop a revoked partition's messages, keeping slot buffers for reuse. */

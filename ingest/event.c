@@ -512,8 +512,10 @@ static int event_reset(cl_event_t *ev, size_t len)
     char *arena = ev->arena;
     size_t cap = ev->arena_cap;
     memset(ev, 0, sizeof *ev);
-    /* Decoded strings are never longer than their JSON form; +1 NUL per field. */
-    size_t need = len + 256;
+    /* Each member is decoded at most once (a key given twice is refused), and a string's
+     * decoded form plus its NUL is shorter than its token with quotes: the message's length
+     * bounds the whole arena. The slack only saves a regrowth for slightly longer messages. */
+    size_t need = (len + 64) & ~(size_t)63;
     if (cap < need) {
         char *a = realloc(arena, need);
         if (!a) {

@@ -35,7 +35,8 @@ typedef struct cl_batch_msg {
     int decoded; /* 1: ev is valid; 0: rej says why */
     cl_msg_state_t state;
     cl_event_t ev;
-    cl_reject_t rej;
+    cl_reject_t *rej; /* why it was rejected when decoded is 0; owned, made on the slot's
+                         first rejection and reused (rejections are rare: 352 bytes a slot) */
 } cl_batch_msg_t;
 
 /** One (topic, partition) of the batch and the offsets it advances. */
@@ -77,8 +78,9 @@ int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t pa
  * @brief Turn message @p i into a dead letter with reason @p code: PostgreSQL
  * refused its content although the decoder accepted it (a careledger bug, kept
  * visible instead of blocking the partition).
+ * @return 0, or -1 on out of memory (the message is then unchanged).
  */
-void cl_batch_reject(cl_batch_t *b, size_t i, const char *code, const char *detail);
+int cl_batch_reject(cl_batch_t *b, size_t i, const char *code, const char *detail);
 
 /** @brief The part of (topic, partition), or NULL. */
 cl_batch_part_t *cl_batch_part(cl_batch_t *b, const char *topic, int32_t partition);
