@@ -10,7 +10,8 @@
 #include "careledger/time.h"
 
 /* $1 region, $2 D, $3 the month's first day. Each part is summed for the region's units only
- * (units_under() resolves each distinct region once, not each unit). */
+ * (units_under() resolves each distinct region once, not each unit); money measures from
+ * money_days, kept at each delivery's counting unit by ingest. */
 static const char SQL_UNITS[] =
     "WITH uu AS MATERIALIZED (SELECT x.unit_id FROM careledger.units_under($1) x), "
     "under AS (SELECT u.unit_id, u.name, u.region FROM careledger.units u "
@@ -28,10 +29,10 @@ static const char SQL_UNITS[] =
     "wm AS (SELECT unit_id, sum(arrears_fen) AS arrears, sum(overpaid_fen) AS overpaid "
     "  FROM careledger.worker_months($2) WHERE month = $3::date "
     "  AND unit_id IN (SELECT uu.unit_id FROM uu) GROUP BY unit_id), "
-    "mm AS (SELECT counted_unit AS unit_id, sum(amount_fen) AS fen FROM careledger.delivery_units "
-    "  WHERE amount_fen IS NOT NULL AND date >= $3::date "
+    "mm AS (SELECT unit_id, sum(amount_fen) AS fen FROM careledger.money_days "
+    "  WHERE src = 'delivered' AND date >= $3::date "
     "  AND date < ($3::date + interval '1 month') AND date <= $2 "
-    "  AND counted_unit IN (SELECT uu.unit_id FROM uu) GROUP BY 1) "
+    "  AND unit_id IN (SELECT uu.unit_id FROM uu) GROUP BY 1) "
     "SELECT under.unit_id, under.name, under.region, coalesce(wd.direct, 0), "
     "coalesce(wd.other, 0), coalesce(wd.deployed, 0), coalesce(wd.entitled, 0), "
     "coalesce(paid.fen, 0), coalesce(wm.arrears, 0), coalesce(wm.overpaid, 0), "
