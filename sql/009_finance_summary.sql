@@ -35,10 +35,6 @@ CREATE TABLE delivery_money (
     line     text NOT NULL
 );
 
--- Money deliveries by date (the finance statement's month, budgets to D; index-only).
-CREATE INDEX deliveries_money ON deliveries (date) INCLUDE (track_id, worker_id, family_id,
-    unit_id, amount_fen) WHERE amount_fen IS NOT NULL;
-
 -- Add the batch's payments (agg_money_p) and recount the money deliveries whose counting
 -- unit it may have moved, or all of them (EVERYTHING: a new policy set may move lines; a
 -- rebuild): those it delivered (agg_money_d), those of workers it registered or recomputed
