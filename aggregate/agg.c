@@ -412,6 +412,34 @@ static const char SQL_MARKS_BATCH[] =
     "WHERE b.type = 'subsidy.paid' AND b.line = 'temp_subsidy' ON CONFLICT DO NOTHING";
 static const char SQL_MARKS_REFRESH[] = "SELECT careledger.marks_refresh()";
 
+/* Money per counting unit (schema 9): the batch's payments, its money deliveries and the
+ * workers whose deliveries it may move (registered, or recomputed without a registered unit:
+ * their first credited unit); then money_refresh() under its lock, after the marks'. */
+#define MONEY_SETUP                                                                                \
+    "CREATE TEMP TABLE IF NOT EXISTS agg_money_d (event_id text PRIMARY KEY) "                     \
+    "ON COMMIT DELETE ROWS; "                                                                      \
+    "CREATE TEMP TABLE IF NOT EXISTS agg_money_w (worker_id text PRIMARY KEY, "                    \
+    "registered boolean NOT NULL) ON COMMIT DELETE ROWS; "                                         \
+    "CREATE TEMP TABLE IF NOT EXISTS agg_money_p (unit_id text, line text, date date, "            \
+    "amount_fen bigint) ON COMMIT DELETE ROWS; "
+static const char SQL_MONEY_BATCH[] = MONEY_SETUP
+    "INSERT INTO agg_money_d (event_id) SELECT e.event_id FROM " SRC_BATCH " e "
+    "WHERE e.type = 'benefit.delivered' AND e.amount_fen IS NOT NULL ON CONFLICT DO NOTHING; "
+    "INSERT INTO agg_money_w (worker_id, registered) SELECT DISTINCT e.worker_id, true "
+    "FROM " SRC_BATCH " e WHERE e.type = 'worker.registered' ON CONFLICT DO NOTHING; "
+    "INSERT INTO agg_money_w (worker_id, registered) SELECT a.worker_id, false FROM agg_workers a "
+    "WHERE NOT EXISTS (SELECT 1 FROM careledger.workers k WHERE k.worker_id = a.worker_id "
+    "AND k.unit_id IS NOT NULL) ON CONFLICT DO NOTHING; "
+    "INSERT INTO agg_money_p (unit_id, line, date, amount_fen) SELECT e.unit_id, e.line, e.date, "
+    "e.amount_fen FROM " SRC_BATCH " e WHERE e.type = 'subsidy.paid'";
+static const char SQL_MONEY_REFRESH[] = "SELECT careledger.money_refresh(false)";
+/* Every delivery recounted: a new policy set may have moved a track's line. */
+static const char SQL_MONEY_RECOUNT[] = "SELECT careledger.money_refresh(true)";
+static const char SQL_MONEY_REBUILD[] =
+    MONEY_SETUP "INSERT INTO agg_money_p (unit_id, line, date, amount_fen) "
+                "SELECT unit_id, line, date, amount_fen FROM careledger.payments; "
+                "SELECT careledger.money_refresh(true)";
+
 static const char SQL_DIGEST[] = "SELECT digest FROM careledger.policy_state WHERE id = 1";
 static const char SQL_SET_DIGEST[] =
     "INSERT INTO careledger.policy_state (id, digest) VALUES (1, $1) "
@@ -437,7 +465,8 @@ static const char SQL_REBUILD_CLEAR[] =
     "careledger.statuses, careledger.worker_days, careledger.open_deployments, "
     "careledger.payments, careledger.deliveries, careledger.unit_days, careledger.home_days, "
     "careledger.month_sums, careledger.worker_sets, careledger.quality_ids, "
-    "careledger.coverage_marks, careledger.coverage_days, careledger.mark_members";
+    "careledger.coverage_marks, careledger.coverage_days, careledger.mark_members, "
+    "careledger.money_days, careledger.delivery_money";
 
 static const char SQL_REBUILD_NEXT_CHUNK[] =
     "TRUNCATE agg_workers, agg_gone, agg_new, agg_marks_w, agg_marks_f, agg_marks_m";
@@ -1147,7 +1176,10 @@ int cl_agg_apply(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *err, 
     PQclear(r);
     if (affected && recompute(a, c, set, &n, err, errsize))
         return -1;
-    return exec_ok(c, SQL_MARKS_BATCH, err, errsize) || exec_ok(c, SQL_MARKS_REFRESH, err, errsize)
+    if (exec_ok(c, SQL_MARKS_BATCH, err, errsize) || exec_ok(c, SQL_MARKS_REFRESH, err, errsize))
+        return -1;
+    return exec_ok(c, SQL_MONEY_BATCH, err, errsize) ||
+                   exec_ok(c, changed ? SQL_MONEY_RECOUNT : SQL_MONEY_REFRESH, err, errsize)
                ? -1
                : 0;
 }
@@ -1207,7 +1239,9 @@ long cl_agg_rebuild(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *er
     if (!ok)
         snprintf(err, errsize, "%s", PQresultErrorMessage(r));
     PQclear(r);
-    if (!ok || put_settings(c, set, err, errsize) || exec_ok(c, "COMMIT", err, errsize))
+    /* Money last: a delivery's line is its track's in the settings just stored. */
+    if (!ok || put_settings(c, set, err, errsize) || exec_ok(c, SQL_MONEY_REBUILD, err, errsize) ||
+        exec_ok(c, "COMMIT", err, errsize))
         goto fail;
     PQclear(all);
     cl_buf_free(&arr);

@@ -9,10 +9,9 @@
 #include "careledger/report.h"
 #include "careledger/time.h"
 
-/* Units under the jurisdiction: the region itself or any ancestor of theirs is it. */
-#define UNDER                                                                                      \
-    "(SELECT u.unit_id FROM careledger.units u WHERE EXISTS (SELECT 1 FROM "                       \
-    "careledger.region_ancestors(u.region) a WHERE a.ancestor = $1))"
+/* Units under the jurisdiction: the region itself or any ancestor of theirs is it (each
+ * distinct region resolved once, not once per unit). */
+#define UNDER "(SELECT x.unit_id FROM careledger.units_under($1) x)"
 
 /* The KPIs from the summaries kept by ingest (schema 8): frontline workers from their
  * coverage marks, active workers from the home units' days, worker-days and entitlement

@@ -9,23 +9,30 @@
 #include "careledger/report.h"
 #include "careledger/time.h"
 
-/* $1 region, $2 D, $3 the month's first day. */
+/* $1 region, $2 D, $3 the month's first day. Each part is summed for the region's units only
+ * (units_under() resolves each distinct region once, not each unit); money measures from
+ * money_days, kept at each delivery's counting unit by ingest. */
 static const char SQL_UNITS[] =
-    "WITH under AS (SELECT u.unit_id, u.name, u.region FROM careledger.units u WHERE EXISTS "
-    "  (SELECT 1 FROM careledger.region_ancestors(u.region) a WHERE a.ancestor = $1)), "
+    "WITH uu AS MATERIALIZED (SELECT x.unit_id FROM careledger.units_under($1) x), "
+    "under AS (SELECT u.unit_id, u.name, u.region FROM careledger.units u "
+    "  WHERE u.unit_id IN (SELECT uu.unit_id FROM uu)), "
     "days AS (SELECT * FROM careledger.unit_days_to($2) "
-    "  WHERE date >= $3::date AND date < ($3::date + interval '1 month')), "
+    "  WHERE date >= $3::date AND date < ($3::date + interval '1 month') "
+    "  AND unit_id IN (SELECT uu.unit_id FROM uu)), "
     "wd AS (SELECT unit_id, sum(days) FILTER (WHERE kind = 'direct') AS direct, "
     "  sum(days) FILTER (WHERE kind = 'other') AS other, "
     "  sum(days) FILTER (WHERE kind = 'deployed') AS deployed, sum(subsidy_fen) AS entitled, "
     "  sum(perf_fen) AS perf FROM days GROUP BY unit_id), "
     "paid AS (SELECT unit_id, sum(amount_fen) AS fen FROM careledger.payments "
-    "  WHERE line = 'temp_subsidy' AND period = $3::date AND date <= $2 GROUP BY unit_id), "
+    "  WHERE line = 'temp_subsidy' AND period = $3::date AND date <= $2 "
+    "  AND unit_id IN (SELECT uu.unit_id FROM uu) GROUP BY unit_id), "
     "wm AS (SELECT unit_id, sum(arrears_fen) AS arrears, sum(overpaid_fen) AS overpaid "
-    "  FROM careledger.worker_months($2) WHERE month = $3::date GROUP BY unit_id), "
-    "mm AS (SELECT counted_unit AS unit_id, sum(amount_fen) AS fen FROM careledger.delivery_units "
-    "  WHERE amount_fen IS NOT NULL AND date >= $3::date "
-    "  AND date < ($3::date + interval '1 month') AND date <= $2 GROUP BY 1) "
+    "  FROM careledger.worker_months($2) WHERE month = $3::date "
+    "  AND unit_id IN (SELECT uu.unit_id FROM uu) GROUP BY unit_id), "
+    "mm AS (SELECT unit_id, sum(amount_fen) AS fen FROM careledger.money_days "
+    "  WHERE src = 'delivered' AND date >= $3::date "
+    "  AND date < ($3::date + interval '1 month') AND date <= $2 "
+    "  AND unit_id IN (SELECT uu.unit_id FROM uu) GROUP BY 1) "
     "SELECT under.unit_id, under.name, under.region, coalesce(wd.direct, 0), "
     "coalesce(wd.other, 0), coalesce(wd.deployed, 0), coalesce(wd.entitled, 0), "
     "coalesce(paid.fen, 0), coalesce(wm.arrears, 0), coalesce(wm.overpaid, 0), "
@@ -39,14 +46,13 @@ static const char SQL_BUDGETS[] =
     "SELECT b.budget_id, b.scope, b.line, b.budget_fen, b.paid_fen, b.remaining_fen, "
     "EXISTS (SELECT 1 FROM careledger.units u WHERE u.unit_id = b.scope), b.funding, b.burn_fen, "
     "b.exhaustion, b.over_budget "
-    "FROM careledger.budgets_under($2, $1) b WHERE EXISTS (SELECT 1 FROM careledger.units u, "
-    "careledger.region_ancestors(u.region) a WHERE u.unit_id = b.scope AND a.ancestor = $1) "
-    "OR EXISTS (SELECT 1 FROM careledger.region_ancestors(b.scope) a WHERE b.scope ~ '^[0-9]{6}$' "
+    "FROM careledger.budgets_under($2, $1) b "
+    "WHERE b.scope IN (SELECT x.unit_id FROM careledger.units_under($1) x) OR EXISTS (SELECT 1 "
+    "FROM careledger.region_ancestors(b.scope) a WHERE b.scope ~ '^[0-9]{6}$' "
     "AND a.ancestor = $1) ORDER BY b.budget_id";
 
-#define UNDER_IDS                                                                                  \
-    "(SELECT u.unit_id FROM careledger.units u WHERE EXISTS (SELECT 1 FROM "                       \
-    "careledger.region_ancestors(u.region) a WHERE a.ancestor = $1))"
+/* The region's units, each distinct region resolved once (not once per unit or payment). */
+#define UNDER_IDS "(SELECT x.unit_id FROM careledger.units_under($1) x)"
 
 /* Payments of the month by funding source ($1 region, $2 D, $3 month). */
 static const char SQL_FUNDING[] =

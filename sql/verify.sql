@@ -390,3 +390,33 @@ UNION ALL
 SELECT 'coverage_days', track_id || ' ' || unit_id || ' ' || date, 'stored ' || x::text
 FROM (SELECT track_id, unit_id, date, eligible, covered FROM careledger.coverage_days
       WHERE eligible <> 0 OR covered <> 0 EXCEPT ALL SELECT * FROM v_cov_days) x;
+
+-- Money per counting unit, line and date (schema 9): payments at their unit, money
+-- deliveries at delivery_units' counted unit (line '' when the track has none); and the unit
+-- and line each money delivery is counted at.
+CREATE TEMP TABLE v_money ON COMMIT DROP AS
+SELECT unit_id, line, date, src, sum(fen) AS amount_fen
+FROM (SELECT p.unit_id, p.line, p.date, 'paid' AS src, p.amount_fen AS fen FROM careledger.payments p
+      UNION ALL
+      SELECT v.counted_unit, coalesce(v.line, ''), v.date, 'delivered', v.amount_fen
+      FROM careledger.delivery_units v WHERE v.amount_fen IS NOT NULL AND v.counted_unit IS NOT NULL) x
+GROUP BY 1, 2, 3, 4 HAVING sum(fen) <> 0;
+
+INSERT INTO v_diff
+SELECT 'money_days', unit_id || ' ' || line || ' ' || date, 'recomputed ' || x::text
+FROM (SELECT * FROM v_money EXCEPT ALL SELECT unit_id, line, date, src, amount_fen
+      FROM careledger.money_days WHERE amount_fen <> 0) x
+UNION ALL
+SELECT 'money_days', unit_id || ' ' || line || ' ' || date, 'stored ' || x::text
+FROM (SELECT unit_id, line, date, src, amount_fen FROM careledger.money_days
+      WHERE amount_fen <> 0 EXCEPT ALL SELECT * FROM v_money) x
+UNION ALL
+SELECT 'delivery_money', event_id, 'recomputed ' || x::text
+FROM (SELECT v.event_id, v.counted_unit, coalesce(v.line, '') FROM careledger.delivery_units v
+      WHERE v.amount_fen IS NOT NULL
+      EXCEPT ALL SELECT event_id, unit_id, line FROM careledger.delivery_money) x
+UNION ALL
+SELECT 'delivery_money', event_id, 'stored ' || x::text
+FROM (SELECT event_id, unit_id, line FROM careledger.delivery_money
+      EXCEPT ALL SELECT v.event_id, v.counted_unit, coalesce(v.line, '') FROM careledger.delivery_units v
+      WHERE v.amount_fen IS NOT NULL) x;
