@@ -646,7 +646,7 @@ static void shifts(gen_t *g, world_t *w)
         for (long i = 0; i < w->n_workers; i++) {
             worker_rec_t *k = &w->workers[i];
             unit_rec_t *u = &w->units[k->unit];
-            cl_resolved_t res;
+            cl_resolved_t res = {0}; /* read only when resolved; GCC -O2 cannot tell */
             int have = settings_of(g, u->region, &res) == 0;
             int eligible_unit = have && (!res.settings.has_unit_levels ||
                                          (res.settings.unit_levels & u->level_bit));
