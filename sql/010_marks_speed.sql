@@ -10,6 +10,11 @@ SET LOCAL search_path = careledger;
 -- ingest relies on it to tell which worker-months' marks can move (DECISIONS 130).
 ALTER TABLE worker_days ADD CONSTRAINT worker_days_subsidy_nonnegative CHECK (subsidy_fen >= 0);
 
+-- What each member counted in its family as last recomputed (marks_families_moved()); ''
+-- for the members counted before this schema (their families are recomputed when they are
+-- next listed).
+ALTER TABLE mark_members ADD COLUMN sig text NOT NULL DEFAULT '';
+
 -- The families of the workers listed (agg_marks_w), as registered now and as last counted,
 -- added to agg_marks_f.
 CREATE FUNCTION marks_add_families() RETURNS void
@@ -29,20 +34,32 @@ BEGIN
 END
 $fn$;
 
--- The coverage marks (into the session's mk_new) of the people listed in agg_marks_w
--- (workers), agg_marks_f (families) and agg_marks_m (worker-months), as 008's
--- marks_compute() computed them once the families were added.
-CREATE FUNCTION marks_compute_listed() RETURNS void
-LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $fn$
+-- Empty the session's mk_people and mk_keys (a transaction may recompute marks more than
+-- once: rebuild's chunks).
+CREATE FUNCTION marks_people_clear() RETURNS void
+LANGUAGE plpgsql AS $fn$
 BEGIN
-    -- Everyone whose days count: the workers listed and the families' members (a family
-    -- named by an id no registered worker has may be an unregistered worker's own).
     CREATE TEMP TABLE IF NOT EXISTS mk_people (worker_id text PRIMARY KEY, family_id text,
         unit_id text, region text, registered timestamptz, children integer,
         days datemultirange, direct datemultirange, deployed datemultirange,
         designated datemultirange, open datemultirange, injured datemultirange)
         ON COMMIT DELETE ROWS;
     DELETE FROM mk_people;
+    CREATE TEMP TABLE IF NOT EXISTS mk_keys (worker_id text, family_id text, unit_id text,
+        policy_id text, span datemultirange, key text, first_day date, days datemultirange)
+        ON COMMIT DELETE ROWS;
+    DELETE FROM mk_keys;
+END
+$fn$;
+
+-- Add to mk_people and mk_keys the people of the lists not there yet (as 008's
+-- marks_compute() computed them), so that a second call after more families are listed
+-- reads only their members.
+CREATE FUNCTION marks_people_add() RETURNS void
+LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $fn$
+BEGIN
+    -- Everyone whose days count: the workers listed and the families' members (a family
+    -- named by an id no registered worker has may be an unregistered worker's own).
     INSERT INTO mk_people
     WITH ids AS (
         SELECT w.worker_id FROM pg_temp.agg_marks_w w
@@ -71,13 +88,10 @@ BEGIN
     CROSS JOIN LATERAL (SELECT COALESCE(k.unit_id, ws.home_unit) AS unit_id) h
     LEFT JOIN careledger.units u ON u.unit_id = h.unit_id
     WHERE k.worker_id IS NOT NULL OR NOT isempty(COALESCE(ws.days, '{}'))
-       OR o.from_date IS NOT NULL OR inj.i IS NOT NULL;
+       OR o.from_date IS NOT NULL OR inj.i IS NOT NULL
+    ON CONFLICT DO NOTHING;
 
     -- Each person's qualifying days per key, under each policy in force at their home.
-    CREATE TEMP TABLE IF NOT EXISTS mk_keys (worker_id text, family_id text, unit_id text,
-        policy_id text, span datemultirange, key text, first_day date, days datemultirange)
-        ON COMMIT DELETE ROWS;
-    DELETE FROM mk_keys;
     INSERT INTO mk_keys
     WITH sp AS MATERIALIZED (
         SELECT r.region, x.policy_id, x.span, ps.frontline, ps.timezone
@@ -112,8 +126,20 @@ BEGIN
                               ELSE '{}' END
                  END AS s
           FROM mk_people p JOIN sp ON sp.region = p.region
-          JOIN pk ON pk.policy_id = sp.policy_id) y
+          JOIN pk ON pk.policy_id = sp.policy_id
+          WHERE NOT EXISTS (SELECT 1 FROM mk_keys k WHERE k.worker_id = p.worker_id)) y
     WHERE CASE WHEN y.key = 'all' AND y.reg IS NOT NULL THEN y.reg ELSE lower(y.s) END IS NOT NULL;
+
+END
+$fn$;
+
+-- The coverage marks (into the session's mk_new) of the people listed in agg_marks_w
+-- (workers), agg_marks_f (families) and agg_marks_m (worker-months), as 008's
+-- marks_compute() computed them once the families were added.
+CREATE FUNCTION marks_compute_listed() RETURNS void
+LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $fn$
+BEGIN
+    PERFORM careledger.marks_people_add();
 
     -- The new marks.
     CREATE TEMP TABLE IF NOT EXISTS mk_new (who text, track_id text, unit_id text,
@@ -234,10 +260,58 @@ END
 $fn$;
 
 
--- 008's marks_compute() (verify's: everyone listed), in its two steps.
+-- What a family's marks read of each member (DECISIONS 132): the member's mk_keys rows
+-- under family-scope tracks (policy, key, span, first day, and the days when a recurring
+-- family track reads them), its family and unit, and the policies' digest, as one text per
+-- listed worker in mk_sig (NULL when the worker has no facts). The families of the listed
+-- workers whose text differs from the one stored in mark_members, now and as last counted,
+-- are added to agg_marks_f; the others' families cannot have moved through them.
+CREATE FUNCTION marks_families_moved() RETURNS void
+LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $fn$
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS mk_sig (worker_id text PRIMARY KEY, family_id text,
+        sig text, old_family text, changed boolean) ON COMMIT DELETE ROWS;
+    DELETE FROM mk_sig;
+    INSERT INTO mk_sig
+    WITH ft AS MATERIALIZED (
+        SELECT t.policy_id, t.eligible AS key, bool_or(t.kind = 'recurring') AS recurring
+        FROM careledger.policy_tracks t
+        WHERE t.scope = 'family' AND t.kind IN ('once', 'recurring') GROUP BY 1, 2),
+    ks AS (
+        SELECT q.worker_id,
+               string_agg(q.policy_id || ':' || q.key || ':' || q.span::text || ':'
+                          || q.first_day::text
+                          || CASE WHEN ft.recurring THEN ':' || q.days::text ELSE '' END,
+                          ';' ORDER BY q.policy_id, q.key) AS s
+        FROM mk_keys q JOIN ft ON ft.policy_id = q.policy_id AND ft.key = q.key
+        WHERE q.worker_id IN (SELECT w.worker_id FROM pg_temp.agg_marks_w w)
+        GROUP BY q.worker_id),
+    dg AS (SELECT COALESCE((SELECT g.digest FROM careledger.policy_state g WHERE g.id = 1), '')
+                  AS digest),
+    n AS (
+        SELECT w.worker_id, p.family_id,
+               CASE WHEN p.worker_id IS NOT NULL
+                    THEN concat_ws('|', p.family_id, COALESCE(p.unit_id, ''), dg.digest,
+                                   COALESCE(ks.s, '')) END AS sig
+        FROM pg_temp.agg_marks_w w
+        LEFT JOIN mk_people p ON p.worker_id = w.worker_id
+        LEFT JOIN ks ON ks.worker_id = w.worker_id
+        CROSS JOIN dg)
+    SELECT n.worker_id, n.family_id, n.sig, m.family_id, n.sig IS DISTINCT FROM m.sig
+    FROM n LEFT JOIN LATERAL (SELECT m.family_id, m.sig FROM careledger.mark_members m
+                              WHERE m.worker_id = n.worker_id OFFSET 0) m ON true;
+    INSERT INTO pg_temp.agg_marks_f (family_id)
+    SELECT s.family_id FROM mk_sig s WHERE s.changed AND s.family_id IS NOT NULL
+    UNION SELECT s.old_family FROM mk_sig s WHERE s.changed AND s.old_family IS NOT NULL
+    ON CONFLICT DO NOTHING;
+END
+$fn$;
+
+-- 008's marks_compute() (verify's: everyone listed, every listed worker's family).
 CREATE OR REPLACE FUNCTION marks_compute() RETURNS void
 LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $fn$
 BEGIN
+    PERFORM careledger.marks_people_clear();
     PERFORM careledger.marks_add_families();
     PERFORM careledger.marks_compute_listed();
 END
@@ -273,7 +347,9 @@ BEGIN
     WHERE EXISTS (SELECT 1 FROM careledger.payments y WHERE y.worker_id = p.worker_id
                   AND y.period = p.month AND y.line = 'temp_subsidy' OFFSET 0)
     ON CONFLICT DO NOTHING;
-    PERFORM careledger.marks_add_families();
+    PERFORM careledger.marks_people_clear();
+    PERFORM careledger.marks_people_add();
+    PERFORM careledger.marks_families_moved();
     PERFORM count(pg_advisory_xact_lock(1668050283, x.b)) FROM (
         SELECT DISTINCT 256 + (hashtextextended(f.family_id, 0) & 255)::integer AS b
         FROM pg_temp.agg_marks_f f ORDER BY 1) x;
@@ -322,13 +398,17 @@ BEGIN
                                              WHERE d.sign < 0);
     INSERT INTO careledger.coverage_marks
     SELECT d.who, d.track_id, d.unit_id, d.eligible, d.covered FROM mk_diff d WHERE d.sign > 0;
-    INSERT INTO careledger.mark_members AS t (worker_id, family_id)
-    SELECT p.worker_id, p.family_id FROM mk_people p
-    WHERE p.worker_id IN (SELECT w.worker_id FROM pg_temp.agg_marks_w w)
+    -- The members as counted now: a worker without facts counts in no family.
+    DELETE FROM careledger.mark_members m
+    WHERE m.worker_id IN (SELECT s.worker_id FROM mk_sig s WHERE s.changed AND s.sig IS NULL);
+    INSERT INTO careledger.mark_members AS t (worker_id, family_id, sig)
+    SELECT s.worker_id, s.family_id, s.sig FROM mk_sig s WHERE s.changed AND s.sig IS NOT NULL
     ORDER BY 1
-    ON CONFLICT (worker_id) DO UPDATE SET family_id = EXCLUDED.family_id;
+    ON CONFLICT (worker_id) DO UPDATE SET family_id = EXCLUDED.family_id, sig = EXCLUDED.sig;
 END
 $fn$;
 
-REVOKE EXECUTE ON FUNCTION marks_add_families(), marks_compute_listed() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION marks_add_families(), marks_compute_listed() TO careledger_ingest;
+REVOKE EXECUTE ON FUNCTION marks_add_families(), marks_people_clear(), marks_people_add(),
+    marks_compute_listed(), marks_families_moved() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION marks_add_families(), marks_people_clear(), marks_people_add(),
+    marks_compute_listed(), marks_families_moved() TO careledger_ingest;

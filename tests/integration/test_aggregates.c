@@ -848,20 +848,40 @@ static void test_marks_late_facts(void)
     add(l, &n, SHIFT("s5", "U1", "HQ-A", "03-02"));
     add(l, &n, SHIFT("s6", "U1", "HQ-A", "03-03"));
     add(l, &n, PAID("p1", "R1", "60000", "03-05"));
+    /* Family FD in 大连 (no recurring track: only first days move families): D1 at DL-A from
+     * 02-10, D2 at DL-B from 02-05. */
+    for (int u = 0; u < 2; u++)
+        add(l, &n,
+            "{" ENV ",\"event_id\":\"ld%d\",\"type\":\"unit.registered\",\"unit_id\":\"DL-%c\","
+            "\"name\":\"大连医院\",\"region\":\"210202\",\"kind\":\"hospital\",\"level\":"
+            "\"city\"}",
+            u, 'A' + u);
+    add(l, &n, REG("d1", "D1", "DL-A", "FD"));
+    add(l, &n, REG("d2", "D2", "DL-B", "FD"));
+    add(l, &n, SHIFT("t1", "D1", "DL-A", "02-10"));
+    add(l, &n, SHIFT("t2", "D2", "DL-B", "02-05"));
     CU_ASSERT_EQUAL(step(&it, "late1.jsonl", l, n), 0);
     CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "f:FX"), "HQ-B");
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "f:FD"), "DL-B");
     CU_ASSERT_STRING_EQUAL(mark_of(&it, "covered", "m:R1:2020-02-01"), "{}");
     CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "m:U1:2020-03-01"), "HQ-A");
     /* A payment that completes R1's February. */
     n = 0;
     add(l, &n, PAID("p2", "R1", "30000", "03-08"));
+    /* A delivery to D1 and a later day of D2: their family's marks cannot move. */
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"v1\",\"type\":\"benefit.delivered\",\"measure\":\"DL-11a\","
+        "\"worker_id\":\"D1\",\"date\":\"2020-02-15\"}");
+    add(l, &n, SHIFT("t3", "D2", "DL-B", "02-06"));
     CU_ASSERT_EQUAL(step(&it, "late2.jsonl", l, n), 0);
     CU_ASSERT_STRING_EQUAL(mark_of(&it, "covered", "m:R1:2020-02-01"), "{[2020-03-15,)}");
     /* A late shift: R1's first day moves before R2's (the family moves to HQ-A) and R1's
      * February entitlement grows past what was paid (no longer covered). */
     n = 0;
     add(l, &n, SHIFT("s7", "R1", "HQ-A", "02-03"));
+    add(l, &n, SHIFT("t4", "D1", "DL-A", "02-03"));
     CU_ASSERT_EQUAL(step(&it, "late3.jsonl", l, n), 0);
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "f:FD"), "DL-A");
     CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "f:FX"), "HQ-A");
     CU_ASSERT_STRING_EQUAL(mark_of(&it, "covered", "m:R1:2020-02-01"), "{}");
     /* A late shift elsewhere moves unregistered U1's home, and its March month with it. */
