@@ -53,9 +53,10 @@ END
 $fn$;
 
 -- Add to mk_people and mk_keys the people of the lists not there yet (as 008's
--- marks_compute() computed them), so that a second call after more families are listed
--- reads only their members.
-CREATE FUNCTION marks_people_add() RETURNS void
+-- marks_compute() computed them): the workers listed, and with FAMILIES the families'
+-- members too, so that a second call after the families are known (and locked) reads
+-- only their members.
+CREATE FUNCTION marks_people_add(families boolean) RETURNS void
 LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $fn$
 BEGIN
     -- Everyone whose days count: the workers listed and the families' members (a family
@@ -66,7 +67,8 @@ BEGIN
         UNION SELECT m.worker_id FROM pg_temp.agg_marks_f f
               CROSS JOIN LATERAL (SELECT k.worker_id FROM careledger.workers k
                                   WHERE k.family_id = f.family_id OFFSET 0) m
-        UNION SELECT f.family_id FROM pg_temp.agg_marks_f f),
+              WHERE families
+        UNION SELECT f.family_id FROM pg_temp.agg_marks_f f WHERE families),
     inj AS (
         SELECT s.worker_id, range_agg(daterange(s.date, s.date, '[]')) AS i
         FROM careledger.injury_stages s WHERE s.stage = 'reported' AND s.worker_id IS NOT NULL
@@ -139,7 +141,7 @@ $fn$;
 CREATE FUNCTION marks_compute_listed() RETURNS void
 LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $fn$
 BEGIN
-    PERFORM careledger.marks_people_add();
+    PERFORM careledger.marks_people_add(true);
 
     -- The new marks.
     CREATE TEMP TABLE IF NOT EXISTS mk_new (who text, track_id text, unit_id text,
@@ -347,8 +349,10 @@ BEGIN
     WHERE EXISTS (SELECT 1 FROM careledger.payments y WHERE y.worker_id = p.worker_id
                   AND y.period = p.month AND y.line = 'temp_subsidy' OFFSET 0)
     ON CONFLICT DO NOTHING;
+    -- The listed workers' facts first (under their locks), to tell which families moved;
+    -- the families' members are read once the families are locked (DECISIONS 131).
     PERFORM careledger.marks_people_clear();
-    PERFORM careledger.marks_people_add();
+    PERFORM careledger.marks_people_add(false);
     PERFORM careledger.marks_families_moved();
     PERFORM count(pg_advisory_xact_lock(1668050283, x.b)) FROM (
         SELECT DISTINCT 256 + (hashtextextended(f.family_id, 0) & 255)::integer AS b
@@ -408,7 +412,7 @@ BEGIN
 END
 $fn$;
 
-REVOKE EXECUTE ON FUNCTION marks_add_families(), marks_people_clear(), marks_people_add(),
+REVOKE EXECUTE ON FUNCTION marks_add_families(), marks_people_clear(), marks_people_add(boolean),
     marks_compute_listed(), marks_families_moved() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION marks_add_families(), marks_people_clear(), marks_people_add(),
+GRANT EXECUTE ON FUNCTION marks_add_families(), marks_people_clear(), marks_people_add(boolean),
     marks_compute_listed(), marks_families_moved() TO careledger_ingest;
