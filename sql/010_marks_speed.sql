@@ -79,7 +79,8 @@ BEGIN
            CASE WHEN o.from_date IS NOT NULL THEN datemultirange(daterange(o.from_date, NULL))
                 ELSE '{}' END,
            COALESCE(inj.i, '{}')
-    FROM ids i
+    FROM (SELECT i.worker_id FROM ids i
+          WHERE NOT EXISTS (SELECT 1 FROM mk_people x WHERE x.worker_id = i.worker_id)) i
     LEFT JOIN LATERAL (SELECT k.* FROM careledger.workers k
                        WHERE k.worker_id = i.worker_id OFFSET 0) k ON true
     LEFT JOIN LATERAL (SELECT w.* FROM careledger.worker_sets w
@@ -150,13 +151,17 @@ BEGIN
     -- Workers: per track of their scope, and as frontline workers. A delivery qualifies when
     -- it reaches the track's minimums; it covers from its date (once) or for cadence_days.
     INSERT INTO mk_new
-    WITH dv AS (
+    -- The listed workers' deliveries first, once each (joined to the tracks inside, the
+    -- planner probed deliveries once per worker and track: DECISIONS 133).
+    WITH wv AS MATERIALIZED (
+        SELECT v.* FROM pg_temp.agg_marks_w w
+        CROSS JOIN LATERAL (SELECT v.* FROM careledger.deliveries v
+                            WHERE v.worker_id = w.worker_id OFFSET 0) v),
+    dv AS MATERIALIZED (
         SELECT v.worker_id, v.track_id,
                CASE WHEN t.kind = 'once' THEN datemultirange(daterange(min(v.date), NULL))
                     ELSE range_agg(daterange(v.date, v.date + t.cadence_days)) END AS cover
-        FROM pg_temp.agg_marks_w w
-        CROSS JOIN LATERAL (SELECT v.* FROM careledger.deliveries v
-                            WHERE v.worker_id = w.worker_id OFFSET 0) v
+        FROM wv v
         JOIN careledger.policy_tracks t ON t.track_id = v.track_id
         WHERE t.scope = 'worker' AND t.kind IN ('once', 'recurring')
           AND (t.min_amount_fen IS NULL OR v.amount_fen >= t.min_amount_fen)
