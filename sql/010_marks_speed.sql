@@ -1,6 +1,6 @@
 -- careledger schema 10: coverage marks recomputed only for the people whose marks can move,
 -- under per-person locks instead of one global lock (issue 7, ingest speed; DECISIONS
--- 130-139). No figure changes: the marks are those 008 defines, and `careledger verify`
+-- 130-133). No figure changes: the marks are those 008 defines, and `careledger verify`
 -- still recomputes every one of them with marks_compute().
 
 SET LOCAL search_path = careledger;
@@ -20,7 +20,6 @@ ALTER TABLE mark_members ADD COLUMN sig text NOT NULL DEFAULT '';
 CREATE FUNCTION marks_add_families() RETURNS void
 LANGUAGE plpgsql SET jit = off AS $fn$
 BEGIN
-    -- The families of the workers listed, as registered now and as last counted.
     INSERT INTO pg_temp.agg_marks_f (family_id)
     SELECT COALESCE(k.family_id, w.worker_id) FROM pg_temp.agg_marks_w w
     LEFT JOIN LATERAL (SELECT k.family_id FROM careledger.workers k
@@ -30,7 +29,6 @@ BEGIN
     CROSS JOIN LATERAL (SELECT m.family_id FROM careledger.mark_members m
                         WHERE m.worker_id = w.worker_id OFFSET 0) m
     ON CONFLICT DO NOTHING;
-
 END
 $fn$;
 
