@@ -151,6 +151,8 @@ static const char SQL_AGG_SETUP[] =
     "CREATE TEMP TABLE IF NOT EXISTS agg_marks_f (family_id text PRIMARY KEY) "
     "ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS agg_marks_m (worker_id text, month date, "
+    "PRIMARY KEY (worker_id, month)) ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS agg_marks_mp (worker_id text, month date, "
     "PRIMARY KEY (worker_id, month)) ON COMMIT DELETE ROWS";
 
 /* The workers a batch affects: their own events, the shifts a cancellation names, the
@@ -272,7 +274,10 @@ static const char SQL_COPY_OPEN[] =
  * deleted (agg_gone) and inserted (agg_new, also in worker_days by now), in one statement:
  * per credited unit and date, per worker and month, per worker (the day sets, read and
  * written by key: the worker is locked), and per home unit and date (a worker whose home
- * moved takes every date along). Net changes only; shared rows in key order. */
+ * moved takes every date along). Net changes only; shared rows in key order. Worker-months
+ * whose marks can move are listed (DECISIONS 130): a month_sums row starting or ceasing to
+ * earn, every month of a worker recomputed whole or whose home moved; a month whose
+ * entitlement only changed waits in agg_marks_mp for marks_refresh() to look for payments. */
 static const char SQL_SUMMARIZE[] =
     "WITH d AS (SELECT 1 AS s, n.worker_id, n.date, n.kind, n.unit_id, n.policy_id, "
     "  n.frontline, n.designated, n.subsidy_fen, n.perf_fen FROM agg_new n UNION ALL "
@@ -298,7 +303,12 @@ static const char SQL_SUMMARIZE[] =
     "  subsidy_fen, earning) SELECT * FROM msd ORDER BY 1, 2, 3, 4 "
     "  ON CONFLICT (worker_id, month, policy_id, deployed) DO UPDATE SET days = t.days + "
     "  EXCLUDED.days, subsidy_fen = t.subsidy_fen + EXCLUDED.subsidy_fen, "
-    "  earning = t.earning + EXCLUDED.earning), "
+    "  earning = t.earning + EXCLUDED.earning "
+    "  RETURNING t.worker_id, t.month, t.policy_id, t.deployed, t.earning), "
+    "mf AS MATERIALIZED (SELECT m.worker_id, m.month, "
+    "  bool_or((r.earning > 0) <> (r.earning - m.e > 0)) AS flip, sum(m.fen) <> 0 AS moved "
+    "  FROM msd m JOIN ms r ON r.worker_id = m.worker_id AND r.month = m.month "
+    "  AND r.policy_id = m.policy_id AND r.deployed = m.deployed GROUP BY 1, 2), "
     "wd AS (SELECT d.worker_id, "
     "  coalesce(range_agg(daterange(d.date, d.date, '[]')) FILTER (WHERE d.s < 0), '{}') AS gone, "
     "  coalesce(range_agg(daterange(d.date, d.date, '[]')) FILTER (WHERE d.s > 0), '{}') AS days, "
@@ -343,11 +353,14 @@ static const char SQL_SUMMARIZE[] =
     "  OR lower(s.deployed) IS DISTINCT FROM lower(s.o_deployed) "
     "  OR lower(s.designated) IS DISTINCT FROM lower(s.o_designated) "
     "  OR (s.days <> s.s0 AND s.h1 IN (SELECT r.unit_id FROM rec r)) ON CONFLICT DO NOTHING), "
-    "mm AS (INSERT INTO agg_marks_m (worker_id, month) SELECT m.worker_id, m.month FROM msd m "
-    "  UNION SELECT s.worker_id, s.month FROM agg_workers a CROSS JOIN LATERAL ("
+    "mm AS (INSERT INTO agg_marks_m (worker_id, month) SELECT f.worker_id, f.month FROM mf f "
+    "  WHERE f.flip UNION SELECT s.worker_id, s.month FROM (SELECT a.worker_id FROM agg_workers a "
+    "  WHERE a.whole UNION SELECT s.worker_id FROM ws s WHERE s.existed "
+    "  AND s.h1 IS DISTINCT FROM s.h0) a CROSS JOIN LATERAL ("
     "  SELECT s.worker_id, s.month FROM careledger.month_sums s WHERE s.worker_id = a.worker_id "
-    "OFFSET 0) s "
-    "  WHERE a.whole ON CONFLICT DO NOTHING), "
+    "OFFSET 0) s ON CONFLICT DO NOTHING), "
+    "mp AS (INSERT INTO agg_marks_mp (worker_id, month) SELECT f.worker_id, f.month FROM mf f "
+    "  WHERE f.moved AND NOT f.flip ON CONFLICT DO NOTHING), "
     "hd AS (SELECT h.unit_id, h.date, sum(h.n) AS n FROM ("
     "  SELECT s.h1 AS unit_id, d.date, d.s AS n FROM d JOIN ws s USING (worker_id) "
     "  WHERE s.existed AND s.h1 IS NOT NULL AND s.h1 = s.h0 "
@@ -399,8 +412,8 @@ static const char SQL_QUALITY_BATCH[] = QUALITY(SRC_BATCH);
 static const char SQL_QUALITY_ALL[] = QUALITY(SRC_ALL);
 
 /* Coverage marks (schema 8): the people the batch's deliveries and payments name, besides
- * the workers the summaries listed; then marks_refresh() under its lock, last in the
- * batch. */
+ * the workers the summaries listed; then marks_refresh() under the people's locks, last in
+ * the batch (DECISIONS 131). */
 static const char SQL_MARKS_BATCH[] =
     "WITH b AS (SELECT e.type, e.worker_id, e.family_id, e.line, e.period FROM " SRC_BATCH " e "
     "WHERE e.type IN ('benefit.delivered', 'subsidy.paid')), "
@@ -469,7 +482,7 @@ static const char SQL_REBUILD_CLEAR[] =
     "careledger.money_days, careledger.delivery_money";
 
 static const char SQL_REBUILD_NEXT_CHUNK[] =
-    "TRUNCATE agg_workers, agg_gone, agg_new, agg_marks_w, agg_marks_f, agg_marks_m";
+    "TRUNCATE agg_workers, agg_gone, agg_new, agg_marks_w, agg_marks_f, agg_marks_m, agg_marks_mp";
 
 #define REBUILD_CHUNK 2000
 

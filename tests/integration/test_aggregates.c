@@ -788,6 +788,126 @@ static void test_coverage(void)
     cl_it_teardown(&it);
 }
 
+/** @brief Ingest the lines as file @p name (its own batches) and run verify; 0 when clean. */
+static int step(cl_it_t *it, const char *name, char **lines, int n)
+{
+    write_lines(it, name, lines, NULL, n);
+    int rc = ingest(it, name);
+    for (int i = 0; i < n; i++)
+        free(lines[i]);
+    return rc ? rc : cl_it_cli(it, "verify");
+}
+
+/** @brief The distinct units, or covered sets, of a person's coverage marks. */
+static const char *mark_of(cl_it_t *it, const char *what, const char *who)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(string_agg(DISTINCT %s::text, ','), 'none') "
+             "FROM careledger.coverage_marks WHERE who = '%s'",
+             what, who);
+    return cl_it_sql(it, sql);
+}
+
+#define SHIFT(id, w, u, day)                                                                       \
+    "{" ENV ",\"event_id\":\"" id "\",\"type\":\"shift.completed\",\"worker_id\":\"" w             \
+    "\",\"unit_id\":\"" u "\",\"start\":\"2020-" day "T08:00:00+08:00\",\"end\":\"2020-" day       \
+    "T16:00:00+08:00\",\"exposure\":\"direct\"}"
+#define PAID(id, w, fen, day)                                                                      \
+    "{" ENV ",\"event_id\":\"" id "\",\"type\":\"subsidy.paid\",\"worker_id\":\"" w                \
+    "\",\"unit_id\":\"HQ-A\",\"line\":\"temp_subsidy\",\"period\":\"2020-02\",\"amount_fen\":" fen \
+    ",\"date\":\"2020-" day "\",\"funding\":\"district\"}"
+#define REG(id, w, u, fam)                                                                         \
+    "{" ENV ",\"event_id\":\"" id "\",\"type\":\"worker.registered\",\"worker_id\":\"" w           \
+    "\",\"unit_id\":\"" u "\",\"role\":\"nurse\",\"staff\":\"contract\",\"family_id\":\"" fam      \
+    "\",\"children\":1,\"elders\":0}"
+
+/** @brief Facts arriving in later batches than the marks they move, each step verified (a
+ * recompute skipped wrongly shows). */
+static void test_marks_late_facts(void)
+{
+    cl_it_t it;
+    char *l[64];
+    int n = 0;
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_agg_late", 0, 1), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 1, 3, 50), 0);
+    for (int u = 0; u < 2; u++)
+        add(l, &n,
+            "{" ENV ",\"event_id\":\"lu%d\",\"type\":\"unit.registered\",\"unit_id\":\"HQ-%c\","
+            "\"name\":\"红桥医院\",\"region\":\"120106\",\"kind\":\"hospital\",\"level\":"
+            "\"county\"}",
+            u, 'A' + u);
+    /* Family FX: R1 at HQ-A from 02-10, R2 at HQ-B from 02-05 (the family counts at HQ-B).
+     * U1, unregistered, works at HQ-A in March (its home). R1 is paid 600 of 900 yuan. */
+    add(l, &n, REG("r1", "R1", "HQ-A", "FX"));
+    add(l, &n, REG("r2", "R2", "HQ-B", "FX"));
+    add(l, &n, SHIFT("s1", "R1", "HQ-A", "02-10"));
+    add(l, &n, SHIFT("s2", "R1", "HQ-A", "02-11"));
+    add(l, &n, SHIFT("s3", "R1", "HQ-A", "02-12"));
+    add(l, &n, SHIFT("s4", "R2", "HQ-B", "02-05"));
+    add(l, &n, SHIFT("s5", "U1", "HQ-A", "03-02"));
+    add(l, &n, SHIFT("s6", "U1", "HQ-A", "03-03"));
+    add(l, &n, PAID("p1", "R1", "60000", "03-05"));
+    /* Family FD in 大连 (no recurring track: only first days move families): D1 at DL-A from
+     * 02-10, D2 at DL-B from 02-05. */
+    for (int u = 0; u < 2; u++)
+        add(l, &n,
+            "{" ENV ",\"event_id\":\"ld%d\",\"type\":\"unit.registered\",\"unit_id\":\"DL-%c\","
+            "\"name\":\"大连医院\",\"region\":\"210202\",\"kind\":\"hospital\",\"level\":"
+            "\"city\"}",
+            u, 'A' + u);
+    add(l, &n, REG("d1", "D1", "DL-A", "FD"));
+    add(l, &n, REG("d2", "D2", "DL-B", "FD"));
+    add(l, &n, SHIFT("t1", "D1", "DL-A", "02-10"));
+    add(l, &n, SHIFT("t2", "D2", "DL-B", "02-05"));
+    CU_ASSERT_EQUAL(step(&it, "late1.jsonl", l, n), 0);
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "f:FX"), "HQ-B");
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "f:FD"), "DL-B");
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "covered", "m:R1:2020-02-01"), "{}");
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "m:U1:2020-03-01"), "HQ-A");
+    /* A payment that completes R1's February. */
+    n = 0;
+    add(l, &n, PAID("p2", "R1", "30000", "03-08"));
+    /* A delivery to D1 and a later day of D2: their family's marks cannot move. */
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"v1\",\"type\":\"benefit.delivered\",\"measure\":\"DL-11a\","
+        "\"worker_id\":\"D1\",\"date\":\"2020-02-15\"}");
+    add(l, &n, SHIFT("t3", "D2", "DL-B", "02-06"));
+    CU_ASSERT_EQUAL(step(&it, "late2.jsonl", l, n), 0);
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "covered", "m:R1:2020-02-01"), "{[2020-03-15,)}");
+    /* A late shift: R1's first day moves before R2's (the family moves to HQ-A) and R1's
+     * February entitlement grows past what was paid (no longer covered). */
+    n = 0;
+    add(l, &n, SHIFT("s7", "R1", "HQ-A", "02-03"));
+    add(l, &n, SHIFT("t4", "D1", "DL-A", "02-03"));
+    CU_ASSERT_EQUAL(step(&it, "late3.jsonl", l, n), 0);
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "f:FD"), "DL-A");
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "f:FX"), "HQ-A");
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "covered", "m:R1:2020-02-01"), "{}");
+    /* A late shift elsewhere moves unregistered U1's home, and its March month with it. */
+    n = 0;
+    add(l, &n, SHIFT("s8", "U1", "HQ-B", "02-20"));
+    CU_ASSERT_EQUAL(step(&it, "late4.jsonl", l, n), 0);
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "m:U1:2020-03-01"), "HQ-B");
+    /* R2 registered again in another family at another unit; a shift in a new month. */
+    n = 0;
+    add(l, &n, REG("r2b", "R2", "HQ-A", "FY"));
+    add(l, &n, SHIFT("s9", "R2", "HQ-A", "04-01"));
+    add(l, &n, SHIFT("s10", "R1", "HQ-A", "02-13"));
+    add(l, &n, PAID("p3", "R1", "60000", "03-20"));
+    CU_ASSERT_EQUAL(step(&it, "late5.jsonl", l, n), 0);
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "f:FY"), "HQ-A");
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "m:R2:2020-02-01"), "HQ-A");
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "covered", "m:R1:2020-02-01"), "{[2020-03-20,)}");
+    /* Rebuild equals incremental. */
+    char sd[33], sd2[33];
+    summary_digest(&it, sd);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "rebuild"), 0);
+    summary_digest(&it, sd2);
+    CU_ASSERT_STRING_EQUAL(sd, sd2);
+    cl_it_teardown(&it);
+}
+
 static void test_policy_change(void)
 {
     /* Figures computed under one policy set are recomputed under a changed one. */
@@ -841,6 +961,7 @@ int cl_test_register(void)
         {"coverage by hand: insurance minimum, monthly family payment, injury channel",
          test_coverage},
         {"a changed policy recomputes the figures it affects", test_policy_change},
+        {"late facts in later batches move the marks they change", test_marks_late_facts},
         {NULL, NULL}};
     return cl_test_add_suite("aggregates", tests);
 }
