@@ -1214,6 +1214,16 @@ long cl_agg_rebuild(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *er
         exec_ok(c, SQL_REBUILD_LOCK, err, errsize) || exec_ok(c, SQL_AGG_SETUP, err, errsize) ||
         exec_ok(c, SQL_REBUILD_CLEAR, err, errsize))
         goto fail;
+    /* The settings first: the summaries and marks below read the policies' tracks and spans
+     * from them, and must read the set being rebuilt under. */
+    const char *params[1] = {digest};
+    PGresult *r = PQexecParams(c, SQL_SET_DIGEST, 1, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    if (!ok || put_settings(c, set, err, errsize))
+        goto fail;
     for (size_t i = 0; UPSERTS_ALL[i]; i++)
         if (exec_ok(c, UPSERTS_ALL[i], err, errsize))
             goto fail;
@@ -1233,9 +1243,9 @@ long cl_agg_rebuild(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *er
             cl_buf_putc(&arr, '"');
         }
         cl_buf_putc(&arr, '}');
-        const char *params[1] = {arr.p};
-        PGresult *r = PQexecParams(c, SQL_LOAD_CHUNK, 1, NULL, params, NULL, NULL, 0);
-        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        const char *chunk[1] = {arr.p};
+        r = PQexecParams(c, SQL_LOAD_CHUNK, 1, NULL, chunk, NULL, NULL, 0);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         if (!ok)
             snprintf(err, errsize, "%s", PQresultErrorMessage(r));
         PQclear(r);
@@ -1246,15 +1256,8 @@ long cl_agg_rebuild(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *er
             goto fail;
         total += k;
     }
-    const char *params[1] = {digest};
-    PGresult *r = PQexecParams(c, SQL_SET_DIGEST, 1, NULL, params, NULL, NULL, 0);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok)
-        snprintf(err, errsize, "%s", PQresultErrorMessage(r));
-    PQclear(r);
-    /* Money last: a delivery's line is its track's in the settings just stored. */
-    if (!ok || put_settings(c, set, err, errsize) || exec_ok(c, SQL_MONEY_REBUILD, err, errsize) ||
-        exec_ok(c, "COMMIT", err, errsize))
+    /* Money last: a delivery's line is its track's in the settings stored above. */
+    if (exec_ok(c, SQL_MONEY_REBUILD, err, errsize) || exec_ok(c, "COMMIT", err, errsize))
         goto fail;
     PQclear(all);
     cl_buf_free(&arr);

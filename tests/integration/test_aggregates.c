@@ -946,6 +946,23 @@ static void test_policy_change(void)
     CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT sum(subsidy_fen) FROM careledger.worker_days"),
                            "1380000");
     CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
+
+    /* A rebuild under a changed set computes the marks under it: JL-04 (once, worker) with a
+     * grace of 5 days moves W1's eligibility 5 days later (its tracks were stored only after
+     * the marks once, and verify, reading the stored tracks, then found the old marks). */
+    const char *mark = "SELECT lower(eligible) FROM careledger.coverage_marks "
+                       "WHERE who = 'w:W1' AND track_id = 'JL-04'";
+    char before[32];
+    snprintf(before, sizeof before, "%s", cl_it_sql(&it, mark));
+    CU_ASSERT_STRING_EQUAL(before, "2020-02-01");
+    snprintf(cmd, sizeof cmd,
+             "sed -i 's/\"line\": \"epidemic_allowance\"/\"line\": \"epidemic_allowance\", "
+             "\"grace_days\": 5/' '%s/jilin-2020-03-08.json'",
+             it.policies);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "rebuild"), 0);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, mark), "2020-02-06");
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
     for (int i = 0; i < n; i++)
         free(l[i]);
     cl_it_teardown(&it);
