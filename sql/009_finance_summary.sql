@@ -45,13 +45,13 @@ CREATE FUNCTION money_refresh(everything boolean) RETURNS void
 LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $fn$
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended('careledger.money', 0));
-    CREATE TEMP TABLE IF NOT EXISTS mo_todo (event_id text PRIMARY KEY) ON COMMIT DELETE ROWS;
-    TRUNCATE mo_todo;
+    CREATE TEMP TABLE IF NOT EXISTS mo_recount (event_id text PRIMARY KEY) ON COMMIT DELETE ROWS;
+    TRUNCATE mo_recount;
     IF everything THEN
-        INSERT INTO mo_todo SELECT d.event_id FROM careledger.deliveries d
+        INSERT INTO mo_recount SELECT d.event_id FROM careledger.deliveries d
         WHERE d.amount_fen IS NOT NULL;
     ELSE
-        INSERT INTO mo_todo
+        INSERT INTO mo_recount
         SELECT m.event_id FROM agg_money_d m
         UNION
         SELECT d.event_id FROM careledger.deliveries d
@@ -61,12 +61,12 @@ BEGIN
         WHERE d.amount_fen IS NOT NULL AND d.unit_id IS NULL AND d.family_id IS NOT NULL
           AND EXISTS (SELECT 1 FROM agg_money_w m WHERE m.registered);
     END IF;
-    ANALYZE mo_todo;
+    ANALYZE mo_recount;
     WITH cur AS MATERIALIZED (
         SELECT v.event_id, v.counted_unit AS unit_id, coalesce(v.line, '') AS line, v.date,
                v.amount_fen
         FROM careledger.delivery_units v
-        WHERE v.event_id IN (SELECT t.event_id FROM mo_todo t) AND v.amount_fen IS NOT NULL),
+        WHERE v.event_id IN (SELECT t.event_id FROM mo_recount t) AND v.amount_fen IS NOT NULL),
     ch AS MATERIALIZED (
         SELECT c.*, o.event_id IS NOT NULL AS existed, o.unit_id AS o_unit, o.line AS o_line
         FROM cur c LEFT JOIN careledger.delivery_money o USING (event_id)
