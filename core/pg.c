@@ -50,6 +50,53 @@ PGconn *cl_pg_connect(const char *conninfo, const char *application_name, char *
     return conn;
 }
 
+/** @brief A second session with the options @p c was opened with. */
+PGconn *cl_pg_connect_like(PGconn *c, char *err, size_t errsize)
+{
+    PQconninfoOption *opts = PQconninfo(c);
+    if (!opts) {
+        snprintf(err, errsize, "out of memory");
+        return NULL;
+    }
+    size_t n = 0;
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        n += o->val != NULL;
+    const char **keys = calloc(n + 1, sizeof *keys), **vals = calloc(n + 1, sizeof *vals);
+    PGconn *conn = NULL;
+    if (!keys || !vals) {
+        snprintf(err, errsize, "out of memory");
+        goto done;
+    }
+    n = 0;
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (o->val) {
+            keys[n] = o->keyword;
+            vals[n++] = o->val;
+        }
+    /* The options as used (password included), not a conninfo string: nothing to expand. */
+    conn = PQconnectdbParams(keys, vals, 0);
+    if (!conn) {
+        snprintf(err, errsize, "out of memory");
+        goto done;
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        /* Only the server's reason: the options are never quoted into it. */
+        copy_msg(err, errsize, "PostgreSQL: ", PQerrorMessage(conn));
+        PQfinish(conn);
+        conn = NULL;
+        goto done;
+    }
+    if (cl_pg_exec(conn, "SET TimeZone = 'UTC'; SET client_min_messages = warning", err, errsize)) {
+        PQfinish(conn);
+        conn = NULL;
+    }
+done:
+    free(keys);
+    free(vals);
+    PQconninfoFree(opts);
+    return conn;
+}
+
 /** @brief 1 if @p c separates conninfo tokens (libpq's isspace()). */
 static int is_space(char c)
 {

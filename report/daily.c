@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "careledger/report.h"
+#include "careledger/report_par.h"
 #include "careledger/time.h"
 
 /* Units under the jurisdiction: the region itself or any ancestor of theirs is it (each
@@ -68,37 +69,15 @@ static const char SQL_QUALITY[] =
     "SELECT problem, count(*), sum(events), min(first_seen) FROM careledger.data_quality() "
     "WHERE $1::text IS NOT NULL AND first_seen <= $2 GROUP BY problem ORDER BY problem";
 
-static const char SQL_REGION_NAME[] =
-    "SELECT coalesce((SELECT name FROM careledger.regions WHERE code = $1), $1)";
+/* The model's statements, longest first (cl_rpt_par_exec hands them out in this order). */
+enum { Q_COVERAGE, Q_KPI, Q_COMPLIANCE, Q_QUALITY, Q_SERIES, Q_STATUSES, Q_NAME, Q_COUNT };
 
-/** @brief The registered name of a region, or its code. */
-int cl_rpt_region_name(PGconn *c, const char *code, char *name, size_t size, char *err,
-                       size_t errsize)
+/** @brief Take a statement's result out of its slot (the caller clears it). */
+static PGresult *take(cl_rpt_query_t *q)
 {
-    const char *params[1] = {code};
-    PGresult *r = PQexecParams(c, SQL_REGION_NAME, 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        snprintf(err, errsize, "%s", PQresultErrorMessage(r));
-        PQclear(r);
-        return -1;
-    }
-    snprintf(name, size, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return 0;
-}
-
-/** @brief A query with ($1 region, $2 date); NULL with the error copied. */
-static PGresult *query(PGconn *c, const char *sql, const char *region, int32_t date, char *err,
-                       size_t errsize)
-{
-    char d[CL_DATE_LEN];
-    const char *params[2] = {region, cl_date_format(date, d)};
-    PGresult *r = PQexecParams(c, sql, 2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) == PGRES_TUPLES_OK)
-        return r;
-    snprintf(err, errsize, "%s", PQresultErrorMessage(r));
-    PQclear(r);
-    return NULL;
+    PGresult *r = q->res;
+    q->res = NULL;
+    return r;
 }
 
 /** @brief Row of a track id, or NULL. */
@@ -126,11 +105,22 @@ void cl_rpt_daily_free(cl_rpt_daily_t *d)
 }
 
 /** @brief Build the model. */
-int cl_rpt_daily_build(PGconn *c, const cl_policy_set_t *set, const char *region, int32_t date,
-                       cl_rpt_daily_t *out, char *err, size_t errsize)
+int cl_rpt_daily_build(PGconn *c, PGconn *aux, const cl_policy_set_t *set, const char *region,
+                       int32_t date, cl_rpt_daily_t *out, char *err, size_t errsize)
 {
     cl_resolved_t res;
     PGresult *r = NULL;
+    char d[CL_DATE_LEN];
+    cl_rpt_query_t q[Q_COUNT] = {
+        [Q_COVERAGE] = {.sql = SQL_COVERAGE},      [Q_KPI] = {.sql = SQL_KPI},
+        [Q_COMPLIANCE] = {.sql = SQL_COMPLIANCE},  [Q_QUALITY] = {.sql = SQL_QUALITY},
+        [Q_SERIES] = {.sql = SQL_SERIES},          [Q_STATUSES] = {.sql = SQL_STATUSES},
+        [Q_NAME] = {.sql = CL_RPT_SQL_REGION_NAME}};
+    for (int i = 0; i < Q_COUNT; i++) {
+        q[i].n_params = i == Q_NAME ? 1 : 2;
+        q[i].params[0] = region;
+        q[i].params[1] = cl_date_format(date, d);
+    }
     memset(out, 0, sizeof *out);
     if (cl_policy_set_resolve(set, region, date, NULL, NULL, &res, err, errsize))
         return -1;
@@ -153,9 +143,10 @@ int cl_rpt_daily_build(PGconn *c, const cl_policy_set_t *set, const char *region
             out->rows[out->n_rows].measure = &res.policy->measures[m];
             out->rows[out->n_rows++].track = &res.policy->measures[m].tracks[t];
         }
-
-    if (!(r = query(c, SQL_KPI, region, date, err, errsize)))
+    if (cl_rpt_par_exec(c, aux, q, Q_COUNT, err, errsize))
         goto fail;
+
+    r = take(&q[Q_KPI]);
     out->frontline_workers = atoll(PQgetvalue(r, 0, 0));
     out->active_workers = atoll(PQgetvalue(r, 0, 1));
     out->worker_days = atoll(PQgetvalue(r, 0, 2));
@@ -164,8 +155,7 @@ int cl_rpt_daily_build(PGconn *c, const cl_policy_set_t *set, const char *region
     snprintf(out->watermark, sizeof out->watermark, "%s", PQgetvalue(r, 0, 5));
     PQclear(r);
 
-    if (!(r = query(c, SQL_COVERAGE, region, date, err, errsize)))
-        goto fail;
+    r = take(&q[Q_COVERAGE]);
     for (int i = 0; i < PQntuples(r); i++) {
         cl_rpt_row_t *row = row_of(out, PQgetvalue(r, i, 1));
         char tag = PQgetvalue(r, i, 0)[0];
@@ -209,8 +199,7 @@ int cl_rpt_daily_build(PGconn *c, const cl_policy_set_t *set, const char *region
         snprintf(row->status, sizeof row->status, "%s", band);
     }
 
-    if (!(r = query(c, SQL_STATUSES, region, date, err, errsize)))
-        goto fail;
+    r = take(&q[Q_STATUSES]);
     for (int i = 0; i < PQntuples(r); i++) {
         cl_rpt_row_t *row = row_of(out, PQgetvalue(r, i, 0));
         if (row && row->track->kind == CL_TRACK_STATUS)
@@ -218,8 +207,7 @@ int cl_rpt_daily_build(PGconn *c, const cl_policy_set_t *set, const char *region
     }
     PQclear(r);
 
-    if (!(r = query(c, SQL_COMPLIANCE, region, date, err, errsize)))
-        goto fail;
+    r = take(&q[Q_COMPLIANCE]);
     out->has_long_shifts = !PQgetisnull(r, 0, 0);
     out->has_over_consecutive = !PQgetisnull(r, 0, 1);
     out->has_couples = !PQgetisnull(r, 0, 2);
@@ -228,8 +216,7 @@ int cl_rpt_daily_build(PGconn *c, const cl_policy_set_t *set, const char *region
     out->couples_same_day = atoll(PQgetvalue(r, 0, 2));
     PQclear(r);
 
-    if (!(r = query(c, SQL_SERIES, region, date, err, errsize)))
-        goto fail;
+    r = take(&q[Q_SERIES]);
     for (int i = 0; i < PQntuples(r); i++) {
         int back = atoi(PQgetvalue(r, i, 0));
         if (back >= 0 && back < CL_RPT_SERIES_DAYS)
@@ -237,8 +224,7 @@ int cl_rpt_daily_build(PGconn *c, const cl_policy_set_t *set, const char *region
     }
     PQclear(r);
 
-    if (!(r = query(c, SQL_QUALITY, region, date, err, errsize)))
-        goto fail;
+    r = take(&q[Q_QUALITY]);
     out->quality = calloc((size_t)PQntuples(r) + 1, sizeof *out->quality);
     if (!out->quality)
         goto oom;
@@ -251,13 +237,14 @@ int cl_rpt_daily_build(PGconn *c, const cl_policy_set_t *set, const char *region
             q->first_seen = CL_RPT_NO_DATE;
     }
     PQclear(r);
-    if (cl_rpt_region_name(c, region, out->region_name, sizeof out->region_name, err, errsize))
-        goto fail;
+    snprintf(out->region_name, sizeof out->region_name, "%s", PQgetvalue(q[Q_NAME].res, 0, 0));
+    cl_rpt_par_clear(q, Q_COUNT);
     return 0;
 oom:
     snprintf(err, errsize, "out of memory");
     PQclear(r);
 fail:
+    cl_rpt_par_clear(q, Q_COUNT);
     cl_rpt_daily_free(out);
     return -1;
 }

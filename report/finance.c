@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "careledger/report.h"
+#include "careledger/report_par.h"
 #include "careledger/time.h"
 
 /* $1 region, $2 D, $3 the month's first day. Each part is summed for the region's units only
@@ -26,19 +27,23 @@ static const char SQL_UNITS[] =
     "paid AS (SELECT unit_id, sum(amount_fen) AS fen FROM careledger.payments "
     "  WHERE line = 'temp_subsidy' AND period = $3::date AND date <= $2 "
     "  AND unit_id IN (SELECT uu.unit_id FROM uu) GROUP BY unit_id), "
-    "wm AS (SELECT unit_id, sum(arrears_fen) AS arrears, sum(overpaid_fen) AS overpaid "
-    "  FROM careledger.worker_months($2) WHERE month = $3::date "
-    "  AND unit_id IN (SELECT uu.unit_id FROM uu) GROUP BY unit_id), "
     "mm AS (SELECT unit_id, sum(amount_fen) AS fen FROM careledger.money_days "
     "  WHERE src = 'delivered' AND date >= $3::date "
     "  AND date < ($3::date + interval '1 month') AND date <= $2 "
     "  AND unit_id IN (SELECT uu.unit_id FROM uu) GROUP BY 1) "
     "SELECT under.unit_id, under.name, under.region, coalesce(wd.direct, 0), "
     "coalesce(wd.other, 0), coalesce(wd.deployed, 0), coalesce(wd.entitled, 0), "
-    "coalesce(paid.fen, 0), coalesce(wm.arrears, 0), coalesce(wm.overpaid, 0), "
-    "coalesce(wd.perf, 0), coalesce(mm.fen, 0) "
+    "coalesce(paid.fen, 0), coalesce(wd.perf, 0), coalesce(mm.fen, 0) "
     "FROM under LEFT JOIN wd USING (unit_id) LEFT JOIN paid USING (unit_id) "
-    "LEFT JOIN wm USING (unit_id) LEFT JOIN mm USING (unit_id) ORDER BY under.unit_id";
+    "LEFT JOIN mm USING (unit_id) ORDER BY under.unit_id";
+
+/* R7's arrears and overpayments of the month per unit of the region, worker-month by
+ * worker-month ($1 region, $2 D, $3 the month's first day): the statement's longest part,
+ * apart so that it runs beside the others (cl_rpt_par_exec). */
+static const char SQL_ARREARS[] =
+    "SELECT unit_id, sum(arrears_fen), sum(overpaid_fen) "
+    "FROM careledger.worker_months($2) WHERE month = $3::date "
+    "AND unit_id IN (SELECT x.unit_id FROM careledger.units_under($1) x) GROUP BY unit_id";
 
 /* Budgets under the jurisdiction: a unit's own, or a region's at or below it (budgets_under()
  * computes only those; the filter states which, as budgets_at() would be filtered). */
@@ -183,21 +188,63 @@ void cl_rpt_finance_free(cl_rpt_finance_t *f)
     memset(f, 0, sizeof *f);
 }
 
+/* The statement's statements, longest first. */
+enum { Q_ARREARS, Q_DAILY_MONEY, Q_UNITS, Q_BUDGETS, Q_FUNDING, Q_NAME, Q_COUNT };
+
+/** @brief By unit id, for bsearch. */
+static int by_unit_cb(const void *a, const void *b)
+{
+    return strcmp((*(cl_rpt_money_t *const *)a)->unit_id, (*(cl_rpt_money_t *const *)b)->unit_id);
+}
+
+/** @brief Add each unit's arrears and overpayments to its row and the totals; 0 or -1. */
+static int add_arrears(cl_rpt_finance_t *out, PGresult *r)
+{
+    cl_rpt_money_t **by_id = calloc(out->n_units + 1, sizeof *by_id);
+    if (!by_id)
+        return -1;
+    for (size_t i = 0; i < out->n_units; i++)
+        by_id[i] = &out->units[i];
+    qsort(by_id, out->n_units, sizeof *by_id, by_unit_cb);
+    for (int i = 0; i < PQntuples(r); i++) {
+        cl_rpt_money_t key, *k = &key, **u;
+        snprintf(key.unit_id, sizeof key.unit_id, "%s", PQgetvalue(r, i, 0));
+        if (!(u = bsearch(&k, by_id, out->n_units, sizeof *by_id, by_unit_cb)))
+            continue; /* both statements read the region's units in one snapshot */
+        (*u)->arrears_fen = atoll(PQgetvalue(r, i, 1));
+        (*u)->overpaid_fen = atoll(PQgetvalue(r, i, 2));
+        out->totals.arrears_fen += (*u)->arrears_fen;
+        out->totals.overpaid_fen += (*u)->overpaid_fen;
+    }
+    free(by_id);
+    return 0;
+}
+
 /** @brief Build the statement. */
-int cl_rpt_finance_build(PGconn *c, const char *region, int32_t month, int32_t date,
+int cl_rpt_finance_build(PGconn *c, PGconn *aux, const char *region, int32_t month, int32_t date,
                          cl_rpt_finance_t *out, char *err, size_t errsize)
 {
     char d[CL_DATE_LEN], m[CL_DATE_LEN];
+    PGresult *r = NULL;
     memset(out, 0, sizeof *out);
     snprintf(out->region, sizeof out->region, "%s", region);
     out->month = month;
     out->date = date;
     snprintf(out->totals.unit_id, sizeof out->totals.unit_id, "%s", region);
-    const char *params[3] = {region, cl_date_format(date, d),
-                             cl_date_format(cl_month_first_day(month), m)};
-    PGresult *r = PQexecParams(c, SQL_UNITS, 3, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    cl_rpt_query_t q[Q_COUNT] = {[Q_ARREARS] = {.sql = SQL_ARREARS, .n_params = 3},
+                                 [Q_DAILY_MONEY] = {.sql = SQL_DAILY_MONEY, .n_params = 3},
+                                 [Q_UNITS] = {.sql = SQL_UNITS, .n_params = 3},
+                                 [Q_BUDGETS] = {.sql = SQL_BUDGETS, .n_params = 2},
+                                 [Q_FUNDING] = {.sql = SQL_FUNDING, .n_params = 3},
+                                 [Q_NAME] = {.sql = CL_RPT_SQL_REGION_NAME, .n_params = 1}};
+    for (int i = 0; i < Q_COUNT; i++) {
+        q[i].params[0] = region;
+        q[i].params[1] = cl_date_format(date, d);
+        q[i].params[2] = cl_date_format(cl_month_first_day(month), m);
+    }
+    if (cl_rpt_par_exec(c, aux, q, Q_COUNT, err, errsize))
         goto fail;
+    r = q[Q_UNITS].res;
     out->n_units = (size_t)PQntuples(r);
     out->units = calloc(out->n_units ? out->n_units : 1, sizeof *out->units);
     if (!out->units)
@@ -214,24 +261,19 @@ int cl_rpt_finance_build(PGconn *c, const char *region, int32_t month, int32_t d
         u->days_deployed = atoll(PQgetvalue(r, k, 5));
         u->entitled_fen = atoll(PQgetvalue(r, k, 6));
         u->paid_fen = atoll(PQgetvalue(r, k, 7));
-        u->arrears_fen = atoll(PQgetvalue(r, k, 8));
-        u->overpaid_fen = atoll(PQgetvalue(r, k, 9));
-        u->performance_pay_fen = atoll(PQgetvalue(r, k, 10));
-        u->measures_fen = atoll(PQgetvalue(r, k, 11));
+        u->performance_pay_fen = atoll(PQgetvalue(r, k, 8));
+        u->measures_fen = atoll(PQgetvalue(r, k, 9));
         t->days_direct += u->days_direct;
         t->days_other += u->days_other;
         t->days_deployed += u->days_deployed;
         t->entitled_fen += u->entitled_fen;
         t->paid_fen += u->paid_fen;
-        t->arrears_fen += u->arrears_fen;
-        t->overpaid_fen += u->overpaid_fen;
         t->performance_pay_fen += u->performance_pay_fen;
         t->measures_fen += u->measures_fen;
     }
-    PQclear(r);
-    r = PQexecParams(c, SQL_BUDGETS, 2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        goto fail;
+    if (add_arrears(out, q[Q_ARREARS].res))
+        goto oom;
+    r = q[Q_BUDGETS].res;
     for (int i = 0; i < PQntuples(r); i++) {
         /* Unit budgets appear in their unit's row; every budget counts in the totals. */
         if (PQgetvalue(r, i, 6)[0] == 't')
@@ -242,35 +284,15 @@ int cl_rpt_finance_build(PGconn *c, const char *region, int32_t month, int32_t d
         if (add_budget(t, r, i))
             goto oom;
     }
-    PQclear(r);
-
-    r = PQexecParams(c, SQL_FUNDING, 3, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        goto fail;
-    if (funding_split(out, r))
+    if (funding_split(out, q[Q_FUNDING].res) || cumulate(out, q[Q_DAILY_MONEY].res))
         goto oom;
-    PQclear(r);
-
-    r = PQexecParams(c, SQL_DAILY_MONEY, 3, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        goto fail;
-    if (cumulate(out, r))
-        goto oom;
-    PQclear(r);
-    r = NULL;
-    if (cl_rpt_region_name(c, region, out->region_name, sizeof out->region_name, err, errsize)) {
-        cl_rpt_finance_free(out);
-        return -1;
-    }
+    snprintf(out->region_name, sizeof out->region_name, "%s", PQgetvalue(q[Q_NAME].res, 0, 0));
+    cl_rpt_par_clear(q, Q_COUNT);
     return 0;
-fail:
-    snprintf(err, errsize, "%s", PQresultErrorMessage(r));
-    PQclear(r);
-    cl_rpt_finance_free(out);
-    return -1;
 oom:
     snprintf(err, errsize, "out of memory");
-    PQclear(r);
+fail:
+    cl_rpt_par_clear(q, Q_COUNT);
     cl_rpt_finance_free(out);
     return -1;
 }

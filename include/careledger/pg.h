@@ -18,6 +18,15 @@ PGconn *cl_pg_connect(const char *conninfo, const char *application_name, char *
                       size_t errsize);
 
 /**
+ * @brief Open another session to the same server, database and user as @p c
+ * (borrowed), with the options it was opened with (application_name included),
+ * and the session settings of cl_pg_connect().
+ * @return a connection the caller closes with PQfinish(), or NULL with the
+ * server's reason in @p err (never the password).
+ */
+PGconn *cl_pg_connect_like(PGconn *c, char *err, size_t errsize);
+
+/**
  * @brief Copy @p conninfo into @p out (always NUL-terminated, cut at @p size)
  * with every password masked, for logs and status output. Handles the
  * key=value form (password, sslpassword; quoted and escaped values) and the

@@ -542,8 +542,8 @@ static void test_money_and_compliance(void)
         int32_t month, day;
         cl_month_parse("2020-02", &month);
         cl_date_parse("2020-03-25", &day);
-        CU_ASSERT_EQUAL_FATAL(cl_rpt_finance_build(c, "220000", month, day, &fin, err, sizeof err),
-                              0);
+        CU_ASSERT_EQUAL_FATAL(
+            cl_rpt_finance_build(c, NULL, "220000", month, day, &fin, err, sizeof err), 0);
         char *json = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&json, &len);
@@ -738,7 +738,7 @@ static void test_coverage(void)
     cl_rpt_daily_t d;
     int32_t day;
     cl_date_parse("2020-03-11", &day);
-    CU_ASSERT_EQUAL_FATAL(cl_rpt_daily_build(c, set, "120106", day, &d, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_rpt_daily_build(c, NULL, set, "120106", day, &d, err, sizeof err), 0);
     char *json = NULL;
     size_t len = 0;
     FILE *f2 = open_memstream(&json, &len);
@@ -770,7 +770,7 @@ static void test_coverage(void)
     CU_ASSERT_EQUAL(d.n_rows, 28); /* 23 measures, 5 of them with two tracks */
     /* The same state and D give the same bytes. */
     cl_rpt_daily_t d2;
-    CU_ASSERT_EQUAL_FATAL(cl_rpt_daily_build(c, set, "120106", day, &d2, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_rpt_daily_build(c, NULL, set, "120106", day, &d2, err, sizeof err), 0);
     char *json2 = NULL;
     size_t len2 = 0;
     f2 = open_memstream(&json2, &len2);

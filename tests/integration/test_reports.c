@@ -3,7 +3,8 @@
  * @brief `careledger report` end to end over a real database: every format,
  * the PDF read back with poppler (fonts, text, pages, rendering), figures of
  * the PDF equal to the JSON's, reproducible bytes, English labels, gnuplot
- * missing, the district comparison, and the daemon's scheduled run.
+ * missing, the district comparison, the daemon's scheduled run, and a report's
+ * statements on two sessions in one snapshot.
  */
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include "careledger/doc.h"
+#include "careledger/pg.h"
+#include "careledger/report_par.h"
 #include "careledger/time.h"
 #include "cltest.h"
 #include "harness.h"
@@ -555,6 +558,76 @@ static void test_scheduler(void)
     cl_it_teardown(&d);
 }
 
+/** @brief A helper session reads the report's snapshot, runs beside it, and fails cleanly. */
+static void test_two_sessions(void)
+{
+    setup_once();
+    char err[512], conninfo[96];
+    snprintf(conninfo, sizeof conninfo, "dbname=%s", it.name);
+    PGconn *c = cl_pg_connect(conninfo, "careledger-test", err, sizeof err);
+    PGconn *w = cl_pg_connect(conninfo, "careledger-test", err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    CU_ASSERT_EQUAL_FATAL(
+        cl_pg_exec(w, "CREATE TABLE par_t (n int); INSERT INTO par_t VALUES (1)", err, sizeof err),
+        0);
+    /* Outside a transaction the exported snapshot dies with its statement: no helper. */
+    CU_ASSERT_PTR_NULL(cl_rpt_par_open(c, "SET LOCAL jit = off", err, sizeof err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "snapshot"));
+
+    CU_ASSERT_EQUAL_FATAL(cl_pg_exec(c,
+                                     "BEGIN ISOLATION LEVEL REPEATABLE READ; "
+                                     "SELECT count(*) FROM par_t",
+                                     err, sizeof err),
+                          0);
+    /* Committed after the report's snapshot: neither session may see it. */
+    CU_ASSERT_EQUAL_FATAL(cl_pg_exec(w, "INSERT INTO par_t VALUES (2)", err, sizeof err), 0);
+    PGconn *aux = cl_rpt_par_open(c, "SET LOCAL work_mem = '8MB'; SET TRANSACTION READ ONLY", err,
+                                  sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(aux);
+    cl_rpt_query_t q[5];
+    memset(q, 0, sizeof q);
+    q[0].sql = q[1].sql = "SELECT pg_backend_pid(), (SELECT count(*) FROM par_t), pg_sleep(0.2)";
+    q[2].sql = q[3].sql = "SELECT pg_backend_pid(), sum(n) FROM par_t WHERE n > $1::int";
+    q[2].n_params = q[3].n_params = 1;
+    q[2].params[0] = q[3].params[0] = "0";
+    q[4].sql =
+        "SELECT current_setting('work_mem') = '8MB', current_setting('transaction_read_only')";
+    for (int pass = 0; pass < 2; pass++) {
+        CU_ASSERT_EQUAL_FATAL(cl_rpt_par_exec(c, pass ? NULL : aux, q, 5, err, sizeof err), 0);
+        /* The first two start at once, one on each session; with one session, on that one. */
+        CU_ASSERT_EQUAL(strcmp(PQgetvalue(q[0].res, 0, 0), PQgetvalue(q[1].res, 0, 0)) != 0, !pass);
+        CU_ASSERT_EQUAL(PQgetvalue(q[0].res, 0, 0)[0] != '\0' &&
+                            strcmp(PQgetvalue(q[0].res, 0, 0), PQgetvalue(q[1].res, 0, 0)) == 0,
+                        pass);
+        for (int i = 0; i < 2; i++)
+            CU_ASSERT_STRING_EQUAL(PQgetvalue(q[i].res, 0, 1), "1");
+        for (int i = 2; i < 4; i++)
+            CU_ASSERT_STRING_EQUAL(PQgetvalue(q[i].res, 0, 1), "1");
+        cl_rpt_par_clear(q, 5);
+        CU_ASSERT_PTR_NULL(q[0].res);
+    }
+    /* The helper ran its setup after importing: its settings, read-only. */
+    CU_ASSERT_EQUAL_FATAL(cl_rpt_par_exec(aux, NULL, &q[4], 1, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(PQgetvalue(q[4].res, 0, 0), "t");
+    CU_ASSERT_STRING_EQUAL(PQgetvalue(q[4].res, 0, 1), "on");
+    cl_rpt_par_clear(&q[4], 1);
+
+    /* A failing statement: -1 with its reason, nothing kept, both sessions idle again. */
+    q[1].sql = "SELECT 1 / (count(*) - count(*)) FROM par_t";
+    CU_ASSERT_EQUAL(cl_rpt_par_exec(c, aux, q, 4, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "division by zero"));
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_PTR_NULL(q[i].res);
+    CU_ASSERT_NOT_EQUAL(PQtransactionStatus(c), PQTRANS_ACTIVE);
+    CU_ASSERT_NOT_EQUAL(PQtransactionStatus(aux), PQTRANS_ACTIVE);
+    cl_rpt_par_close(aux);
+    PQclear(PQexec(c, "ROLLBACK"));
+    CU_ASSERT_EQUAL(cl_pg_exec(w, "DROP TABLE par_t", err, sizeof err), 0);
+    PQfinish(c);
+    PQfinish(w);
+}
+
 /** @brief Tear down the shared database. */
 static void test_teardown(void)
 {
@@ -572,6 +645,7 @@ int cl_test_register(void)
         {"gnuplot missing", test_gnuplot_missing},
         {"usage errors", test_usage_errors},
         {"scheduled daily run", test_scheduler},
+        {"a report's statements on two sessions in one snapshot", test_two_sessions},
         {"teardown", test_teardown},
         {NULL, NULL}};
     return cl_test_add_suite("reports", tests);
