@@ -451,6 +451,21 @@ static void test_money_and_compliance(void)
         "\"line\":\"temp_subsidy\",\"period\":\"2020-02\",\"amount_fen\":14000000,\"date\":\"2020-"
         "03-20\","
         "\"funding\":\"provincial\"}");
+    /* A worker across the end of February (2020 is a leap year) and into March, at a unit
+     * outside 吉林's statement: R7's worker-months as of a month's last day, and early and
+     * late in the next month (DECISIONS 143). */
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"mu3\",\"type\":\"unit.registered\",\"unit_id\":\"ME-U\",\"name\":"
+        "\"月末医院\",\"region\":\"210202\",\"kind\":\"hospital\",\"level\":\"city\"}");
+    {
+        static const char *const me_days[] = {"02-27", "02-28", "02-29", "03-02", "03-20"};
+        for (int i = 0; i < 5; i++)
+            add(l, &n,
+                "{" ENV ",\"event_id\":\"me%d\",\"type\":\"shift.completed\",\"worker_id\":"
+                "\"ME\",\"unit_id\":\"ME-U\",\"start\":\"2020-%sT08:00:00+08:00\","
+                "\"end\":\"2020-%sT16:00:00+08:00\",\"exposure\":\"direct\"}",
+                i, me_days[i], me_days[i]);
+    }
     /* A worker entitled to 2,800 yuan in February (8 × 300 + 2 × 200) and paid 3,000, by
      * another paying unit (outside budget B1's scope). */
     for (int d = 1; d <= 10; d++)
@@ -523,6 +538,68 @@ static void test_money_and_compliance(void)
             &it, "SELECT entitled_fen || '/' || paid_fen || '/' || arrears_fen || '/' || "
                  "overpaid_fen FROM careledger.worker_months('2020-03-31') WHERE worker_id = 'OW'"),
         "280000/300000/0/20000");
+    /* As of February's last day, with days after it: February once, not twice. */
+    {
+        char feb[32], feb_later[32], mar2[32], mar20[32];
+        snprintf(feb, sizeof feb, "%s",
+                 cl_it_sql(&it, "SELECT sum(subsidy_fen) FROM careledger.worker_days "
+                                "WHERE worker_id = 'ME' AND date < '2020-03-01'"));
+        snprintf(mar2, sizeof mar2, "%s",
+                 cl_it_sql(&it, "SELECT subsidy_fen FROM careledger.worker_days "
+                                "WHERE worker_id = 'ME' AND date = '2020-03-02'"));
+        snprintf(mar20, sizeof mar20, "%s",
+                 cl_it_sql(&it, "SELECT sum(subsidy_fen) FROM careledger.worker_days "
+                                "WHERE worker_id = 'ME' AND date >= '2020-03-01'"));
+        CU_ASSERT_TRUE(atol(feb) > 0);
+        CU_ASSERT_STRING_EQUAL(
+            cl_it_sql(&it, "SELECT entitled_fen FROM careledger.worker_months('2020-02-29') "
+                           "WHERE worker_id = 'ME' AND month = '2020-02-01'"),
+            feb);
+        snprintf(feb_later, sizeof feb_later, "%s",
+                 cl_it_sql(&it, "SELECT entitled_fen FROM careledger.worker_months('2020-03-31') "
+                                "WHERE worker_id = 'ME' AND month = '2020-02-01'"));
+        CU_ASSERT_STRING_EQUAL(feb_later, feb);
+        /* March: nothing to D on its first day; then the 2nd's day, early (the 10th) and late
+         * (the 19th) in the month; both days from the 20th. */
+        CU_ASSERT_STRING_EQUAL(
+            cl_it_sql(&it, "SELECT count(*) FROM careledger.worker_months('2020-03-01') "
+                           "WHERE worker_id = 'ME' AND month = '2020-03-01'"),
+            "0");
+        CU_ASSERT_STRING_EQUAL(
+            cl_it_sql(&it, "SELECT entitled_fen FROM careledger.worker_months('2020-03-10') "
+                           "WHERE worker_id = 'ME' AND month = '2020-03-01'"),
+            mar2);
+        CU_ASSERT_STRING_EQUAL(
+            cl_it_sql(&it, "SELECT entitled_fen FROM careledger.worker_months('2020-03-19') "
+                           "WHERE worker_id = 'ME' AND month = '2020-03-01'"),
+            mar2);
+        CU_ASSERT_STRING_EQUAL(
+            cl_it_sql(&it, "SELECT entitled_fen FROM careledger.worker_months('2020-03-20') "
+                           "WHERE worker_id = 'ME' AND month = '2020-03-01'"),
+            mar20);
+        /* Every worker-month of this database, at each kind of D, equals R7 read straight from
+         * the worker-days to D (days_to, as schema 6 computed it) and the payments to D. */
+        static const char *const ds[] = {"2020-02-29", "2020-03-01", "2020-03-10",
+                                         "2020-03-19", "2020-03-20", "2020-03-31"};
+        for (int i = 0; i < 6; i++) {
+            char sql[1400];
+            snprintf(
+                sql, sizeof sql,
+                "WITH ref AS (SELECT x.worker_id, x.month, sum(x.ent)::bigint AS e, "
+                "sum(x.paid)::bigint AS p FROM (SELECT y.worker_id, "
+                "date_trunc('month', y.date::timestamp)::date AS month, y.subsidy_fen AS ent, "
+                "0 AS paid FROM careledger.days_to('%s') y UNION ALL SELECT q.worker_id, "
+                "q.period, 0, q.amount_fen FROM careledger.payments q WHERE q.line = "
+                "'temp_subsidy' AND q.date <= '%s') x GROUP BY 1, 2), "
+                "got AS (SELECT worker_id, month, entitled_fen AS e, paid_fen AS p "
+                "FROM careledger.worker_months('%s')) "
+                "SELECT (SELECT count(*) FROM (SELECT * FROM ref EXCEPT ALL SELECT * FROM got) "
+                "a) || '/' || (SELECT count(*) FROM (SELECT * FROM got EXCEPT ALL SELECT * "
+                "FROM ref) b) || '/' || (SELECT count(*) > 0 FROM ref)",
+                ds[i], ds[i], ds[i]);
+            CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, sql), "0/0/true");
+        }
+    }
     /* Before the payment date: all in arrears. */
     CU_ASSERT_STRING_EQUAL(
         cl_it_sql(&it, "SELECT arrears_fen || '/' || overpaid_fen FROM "
