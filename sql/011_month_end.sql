@@ -3,17 +3,26 @@
 -- D: once whole from month_sums (a month that ends on D is whole) and again day by day from
 -- worker_days (the branch meant for the month D falls inside). The finance statement of a
 -- month as of its last day showed that month's entitlement, and so its arrears, doubled
--- for everyone still working after it. Also, a month as of a day late in it reads the few
--- days after D instead of all the days before it.
+-- for everyone still working after it. Also, a month as of a day inside it reads the days
+-- after D instead of those before it when they are fewer.
 
 SET LOCAL search_path = careledger;
 
+-- True when fewer of D's month's days with data lie after D than up to D: worker_months()
+-- then reads the month's sums less the days after D (a statement as of yesterday reads one
+-- day per worker), else the days to D. Either reading gives the same figures.
+CREATE FUNCTION month_reads_after(d date) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT least(COALESCE((SELECT max(upper(w.days)) FROM careledger.worker_sets w), $1 + 1) - 1,
+                 (date_trunc('month', $1::timestamp) + interval '1 month')::date - 1) - $1
+           < $1 - date_trunc('month', $1::timestamp)::date + 1
+$$;
+
 -- R7 per worker-month as of D: whole months (ending on or before D) from month_sums; the
 -- month D falls inside (when D is not its last day) from month_sums for a worker with no
--- day after D, else from the worker's days: those to D when D is early in the month, or the
--- month's sums less the days after D when it is late (a report as of yesterday reads one
--- day per worker, not a month of them). Open deployments add their days to D, month by
--- month; payments dated to D by period.
+-- day after D, else from the worker's days: those to D, or the month's sums less the days
+-- after D when fewer are after it (month_reads_after). Open deployments add their days to
+-- D, month by month; payments dated to D by period.
 CREATE OR REPLACE FUNCTION worker_months(d date)
 RETURNS TABLE (worker_id text, month date, unit_id text, entitled_fen bigint, paid_fen bigint,
                arrears_fen bigint, overpaid_fen bigint)
@@ -27,23 +36,23 @@ LANGUAGE sql STABLE AS $$
                 FROM careledger.month_sums s
                 WHERE s.days <> 0 AND (s.month + interval '1 month')::date <= $1 + 1
                 UNION ALL
-                -- D's month early in it: whole for a worker with no day after D...
+                -- D's month read up to D: whole for a worker with no day after D...
                 SELECT s.worker_id, s.month, s.subsidy_fen, 0
                 FROM careledger.month_sums s JOIN careledger.worker_sets w USING (worker_id)
-                WHERE extract(day FROM $1) < 16
+                WHERE NOT careledger.month_reads_after($1)
                   AND s.days <> 0 AND s.month <= $1 AND (s.month + interval '1 month')::date > $1 + 1
                   AND upper(w.days) <= $1 + 1
                 UNION ALL
                 -- ... and the days to D for the others.
                 SELECT y.worker_id, date_trunc('month', y.date::timestamp)::date, y.subsidy_fen, 0
                 FROM careledger.worker_days y
-                WHERE extract(day FROM $1) < 16
+                WHERE NOT careledger.month_reads_after($1)
                   AND y.date >= date_trunc('month', $1::timestamp)::date AND y.date <= $1
                   AND y.worker_id IN (SELECT w.worker_id FROM careledger.worker_sets w
                                       WHERE upper(w.days) > $1 + 1)
                   AND EXISTS (SELECT 1 FROM careledger.worker_sets w WHERE upper(w.days) > $1 + 1)
                 UNION ALL
-                -- D's month late in it (not its last day): the month's sums less the days
+                -- D's month read after D (D not its last day): the month's sums less the days
                 -- after D, for a worker with a day to D in it (month_sums counts one day per
                 -- worker-day, as worker_days holds them).
                 SELECT s.worker_id, s.month, (s.fen - COALESCE(a.fen, 0))::bigint, 0
@@ -56,7 +65,7 @@ LANGUAGE sql STABLE AS $$
                            WHERE y.date > $1
                              AND y.date < (date_trunc('month', $1::timestamp) + interval '1 month')::date
                            GROUP BY y.worker_id) a USING (worker_id)
-                WHERE extract(day FROM $1) >= 16
+                WHERE careledger.month_reads_after($1)
                   AND (date_trunc('month', $1::timestamp) + interval '1 month')::date > $1 + 1
                   AND s.n - COALESCE(a.n, 0) > 0
                 UNION ALL
