@@ -8,14 +8,16 @@
 
 SET LOCAL search_path = careledger;
 
--- True when fewer of D's month's days with data lie after D than up to D: worker_months()
--- then reads the month's sums less the days after D (a statement as of yesterday reads one
--- day per worker), else the days to D. Either reading gives the same figures.
+-- True when some worker has a day after D and fewer of D's month's days with data lie
+-- after D than up to it: worker_months() then reads the month's sums less the days after D
+-- (a statement as of yesterday reads one day per worker), else the days to D of the
+-- workers with a day after D (none at all as of the last day of data). Either reading
+-- gives the same figures.
 CREATE FUNCTION month_reads_after(d date) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-    SELECT least(COALESCE((SELECT max(upper(w.days)) FROM careledger.worker_sets w), $1 + 1) - 1,
-                 (date_trunc('month', $1::timestamp) + interval '1 month')::date - 1) - $1
-           < $1 - date_trunc('month', $1::timestamp)::date + 1
+    SELECT l > $1 AND least(l, (date_trunc('month', $1::timestamp) + interval '1 month')::date - 1)
+                      - $1 < $1 - date_trunc('month', $1::timestamp)::date + 1
+    FROM (SELECT COALESCE(max(upper(w.days)) - 1, $1) AS l FROM careledger.worker_sets w) x
 $$;
 
 -- R7 per worker-month as of D: whole months (ending on or before D) from month_sums; the
