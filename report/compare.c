@@ -114,8 +114,9 @@ static int fill_region(cl_rpt_region_t *g, PGresult *r, int i, const char *paren
 }
 
 /** @brief Build the comparison. */
-int cl_rpt_compare_build(PGconn *c, PGconn *aux, const cl_policy_set_t *set, const char *parent,
-                         int32_t date, cl_rpt_compare_t *out, char *err, size_t errsize)
+int cl_rpt_compare_build(PGconn *c, cl_rpt_par_t *par, const cl_policy_set_t *set,
+                         const char *parent, int32_t date, cl_rpt_compare_t *out, char *err,
+                         size_t errsize)
 {
     cl_resolved_t res;
     PGresult *r = NULL;
@@ -147,7 +148,7 @@ int cl_rpt_compare_build(PGconn *c, PGconn *aux, const cl_policy_set_t *set, con
             if (res.policy->measures[m].tracks[t].kind != CL_TRACK_STATUS)
                 out->tracks[out->n_tracks++] = &res.policy->measures[m].tracks[t];
 
-    if (cl_rpt_par_exec(c, aux, q, Q_COUNT, err, errsize))
+    if (cl_rpt_par_exec(c, par, q, Q_COUNT, err, errsize))
         goto fail;
     r = q[Q_REGIONS].res;
     out->regions = calloc((size_t)PQntuples(r) + 1, sizeof *out->regions);

@@ -105,7 +105,7 @@ void cl_rpt_daily_free(cl_rpt_daily_t *d)
 }
 
 /** @brief Build the model. */
-int cl_rpt_daily_build(PGconn *c, PGconn *aux, const cl_policy_set_t *set, const char *region,
+int cl_rpt_daily_build(PGconn *c, cl_rpt_par_t *par, const cl_policy_set_t *set, const char *region,
                        int32_t date, cl_rpt_daily_t *out, char *err, size_t errsize)
 {
     cl_resolved_t res;
@@ -143,7 +143,7 @@ int cl_rpt_daily_build(PGconn *c, PGconn *aux, const cl_policy_set_t *set, const
             out->rows[out->n_rows].measure = &res.policy->measures[m];
             out->rows[out->n_rows++].track = &res.policy->measures[m].tracks[t];
         }
-    if (cl_rpt_par_exec(c, aux, q, Q_COUNT, err, errsize))
+    if (cl_rpt_par_exec(c, par, q, Q_COUNT, err, errsize))
         goto fail;
 
     r = take(&q[Q_KPI]);
@@ -229,12 +229,12 @@ int cl_rpt_daily_build(PGconn *c, PGconn *aux, const cl_policy_set_t *set, const
     if (!out->quality)
         goto oom;
     for (int i = 0; i < PQntuples(r); i++) {
-        cl_rpt_quality_t *q = &out->quality[out->n_quality++];
-        snprintf(q->problem, sizeof q->problem, "%s", PQgetvalue(r, i, 0));
-        q->ids = atoll(PQgetvalue(r, i, 1));
-        q->events = atoll(PQgetvalue(r, i, 2));
-        if (cl_date_parse(PQgetvalue(r, i, 3), &q->first_seen))
-            q->first_seen = CL_RPT_NO_DATE;
+        cl_rpt_quality_t *qi = &out->quality[out->n_quality++];
+        snprintf(qi->problem, sizeof qi->problem, "%s", PQgetvalue(r, i, 0));
+        qi->ids = atoll(PQgetvalue(r, i, 1));
+        qi->events = atoll(PQgetvalue(r, i, 2));
+        if (cl_date_parse(PQgetvalue(r, i, 3), &qi->first_seen))
+            qi->first_seen = CL_RPT_NO_DATE;
     }
     PQclear(r);
     snprintf(out->region_name, sizeof out->region_name, "%s", PQgetvalue(q[Q_NAME].res, 0, 0));

@@ -221,8 +221,8 @@ static int add_arrears(cl_rpt_finance_t *out, PGresult *r)
 }
 
 /** @brief Build the statement. */
-int cl_rpt_finance_build(PGconn *c, PGconn *aux, const char *region, int32_t month, int32_t date,
-                         cl_rpt_finance_t *out, char *err, size_t errsize)
+int cl_rpt_finance_build(PGconn *c, cl_rpt_par_t *par, const char *region, int32_t month,
+                         int32_t date, cl_rpt_finance_t *out, char *err, size_t errsize)
 {
     char d[CL_DATE_LEN], m[CL_DATE_LEN];
     PGresult *r = NULL;
@@ -242,7 +242,7 @@ int cl_rpt_finance_build(PGconn *c, PGconn *aux, const char *region, int32_t mon
         q[i].params[1] = cl_date_format(date, d);
         q[i].params[2] = cl_date_format(cl_month_first_day(month), m);
     }
-    if (cl_rpt_par_exec(c, aux, q, Q_COUNT, err, errsize))
+    if (cl_rpt_par_exec(c, par, q, Q_COUNT, err, errsize))
         goto fail;
     r = q[Q_UNITS].res;
     out->n_units = (size_t)PQntuples(r);

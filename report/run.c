@@ -11,6 +11,8 @@
 
 #include "careledger/chart.h"
 #include "careledger/layout.h"
+#include "careledger/log.h"
+#include "careledger/pg.h"
 #include "careledger/render.h"
 #include "careledger/report.h"
 #include "careledger/report_par.h"
@@ -139,41 +141,74 @@ static int may_report(PGconn *c, const char *region, char *err, size_t errsize)
     return rc;
 }
 
-/** @brief Read the requested model in one snapshot and lay it out; the document or NULL. */
-static cl_doc_t *build(PGconn *c, const cl_policy_set_t *set, const cl_rpt_request_t *q,
-                       models_t *m, char *err, size_t errsize)
+/** @brief Begin the report's transaction and check the login may report; 0 or -1. */
+static int begin(PGconn *c, const char *region, char *err, size_t errsize)
 {
-    cl_doc_t *doc = NULL;
     PGresult *r = PQexec(c, SQL_BEGIN);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
         snprintf(err, errsize, "%s", PQresultErrorMessage(r));
     PQclear(r);
-    if (!ok) {
-        if (PQtransactionStatus(c) != PQTRANS_IDLE)
-            PQclear(PQexec(c, "ROLLBACK"));
-        return NULL;
+    if (ok && may_report(c, region, err, errsize) == 0)
+        return 0;
+    if (PQtransactionStatus(c) != PQTRANS_IDLE)
+        PQclear(PQexec(c, "ROLLBACK"));
+    return -1;
+}
+
+/** @brief Read the requested model in one snapshot on one or two sessions; 0 or -1. */
+static int read_model(PGconn *c, cl_rpt_par_t *par, const cl_policy_set_t *set,
+                      const cl_rpt_request_t *q, models_t *m, char *err, size_t errsize)
+{
+    if (strcmp(q->report, "daily") == 0)
+        return cl_rpt_daily_build(c, par, set, q->region, q->date, &m->daily, err, errsize);
+    if (strcmp(q->report, "finance") == 0)
+        return cl_rpt_finance_build(c, par, q->region, q->month, q->date, &m->finance, err,
+                                    errsize);
+    if (strcmp(q->report, "compare") == 0)
+        return cl_rpt_compare_build(c, par, set, q->region, q->date, &m->compare, err, errsize);
+    snprintf(err, errsize, "unknown report \"%s\" (expected daily, finance or compare)", q->report);
+    return -1;
+}
+
+/** @brief Read the requested model in one snapshot and lay it out; the document or NULL. */
+static cl_doc_t *build(PGconn *c, const cl_policy_set_t *set, const cl_rpt_request_t *q,
+                       models_t *m, char *err, size_t errsize)
+{
+    /* A second session in the same snapshot runs half the statements (report_par.h). Without
+     * one (too many connections, no right to export a snapshot) they all run here, only
+     * slower; and when the two gave up waiting for a lock (an exclusive lock queued between
+     * them, which no deadlock detector sees) the report is read again on one session. */
+    int rc = -1;
+    for (int attempt = 0; attempt < 2 && rc; attempt++) {
+        if (begin(c, q->region, err, errsize))
+            return NULL;
+        char why[256] = "";
+        cl_rpt_par_t *par = attempt == 0 ? cl_rpt_par_open(c, SQL_SETUP, why, sizeof why) : NULL;
+        if (par && cl_pg_exec(c, CL_RPT_PAR_LOCK_TIMEOUT, why, sizeof why)) {
+            cl_rpt_par_close(par);
+            par = NULL;
+        }
+        if (attempt == 0 && !par) {
+            cl_log_info("report read on one session", "report=%s reason=\"%s\"", q->report, why);
+            if (PQtransactionStatus(c) == PQTRANS_INERROR) { /* the export failed: begin again */
+                PQclear(PQexec(c, "ROLLBACK"));
+                continue;
+            }
+        }
+        rc = read_model(c, par, set, q, m, err, errsize);
+        int again = rc && par && par->lock_timed_out;
+        cl_rpt_par_close(par);
+        PQclear(PQexec(c, "ROLLBACK"));
+        if (again)
+            cl_log_warn("report read again on one session", "report=%s reason=\"%s\"", q->report,
+                        err);
+        else if (rc)
+            return NULL;
     }
-    int rc = may_report(c, q->region, err, errsize);
-    /* A second session in the same snapshot runs half the statements (report_par.h); without
-     * one (too many connections, say) they all run here, only slower. */
-    char why[256];
-    PGconn *aux = rc == 0 ? cl_rpt_par_open(c, SQL_SETUP, why, sizeof why) : NULL;
-    if (rc == 0 && strcmp(q->report, "daily") == 0)
-        rc = cl_rpt_daily_build(c, aux, set, q->region, q->date, &m->daily, err, errsize);
-    else if (rc == 0 && strcmp(q->report, "finance") == 0)
-        rc = cl_rpt_finance_build(c, aux, q->region, q->month, q->date, &m->finance, err, errsize);
-    else if (rc == 0 && strcmp(q->report, "compare") == 0)
-        rc = cl_rpt_compare_build(c, aux, set, q->region, q->date, &m->compare, err, errsize);
-    else if (rc == 0) {
-        rc = -1;
-        snprintf(err, errsize, "unknown report \"%s\" (expected daily, finance or compare)",
-                 q->report);
-    }
-    cl_rpt_par_close(aux);
-    PQclear(PQexec(c, "ROLLBACK"));
     if (rc)
         return NULL;
+    cl_doc_t *doc = NULL;
     if (strcmp(q->report, "daily") == 0)
         doc = cl_layout_daily(&m->daily, q->lang);
     else if (strcmp(q->report, "finance") == 0)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "careledger/policy.h"
+#include "careledger/report_par.h"
 
 /** One row of the ledger: a measure, or one track (sub-row) of it. */
 typedef struct cl_rpt_row {
@@ -64,12 +65,13 @@ typedef struct cl_rpt_daily {
 /**
  * @brief Build the daily ledger of @p region as of @p date from the aggregates.
  * @p set (borrowed) must outlive @p out. Free with cl_rpt_daily_free().
- * Reads on @p conn (borrowed, in its transaction) and, when not NULL, on @p aux too
- * (borrowed, in the same snapshot: cl_rpt_par_open()), half of the statements each.
+ * Reads on @p conn (borrowed, in its transaction) and, when not NULL, on @p par's helper
+ * too (borrowed, in the same snapshot: cl_rpt_par_open()), half of the statements each.
  * @return 0, or -1 with the reason in @p err.
  */
-int cl_rpt_daily_build(PGconn *conn, PGconn *aux, const cl_policy_set_t *set, const char *region,
-                       int32_t date, cl_rpt_daily_t *out, char *err, size_t errsize);
+int cl_rpt_daily_build(PGconn *conn, cl_rpt_par_t *par, const cl_policy_set_t *set,
+                       const char *region, int32_t date, cl_rpt_daily_t *out, char *err,
+                       size_t errsize);
 /** @brief Free what a model holds. */
 void cl_rpt_daily_free(cl_rpt_daily_t *d);
 
@@ -122,11 +124,11 @@ typedef struct cl_rpt_finance {
 /**
  * @brief Build the finance statement of @p region for @p month as of @p date.
  * Free with cl_rpt_finance_free(). @return 0, or -1 with the reason in @p err.
- * Reads on @p conn (borrowed, in its transaction) and, when not NULL, on @p aux too
- * (borrowed, in the same snapshot: cl_rpt_par_open()), half of the statements each.
+ * Reads on @p conn (borrowed, in its transaction) and, when not NULL, on @p par's helper
+ * too (borrowed, in the same snapshot: cl_rpt_par_open()), half of the statements each.
  */
-int cl_rpt_finance_build(PGconn *conn, PGconn *aux, const char *region, int32_t month, int32_t date,
-                         cl_rpt_finance_t *out, char *err, size_t errsize);
+int cl_rpt_finance_build(PGconn *conn, cl_rpt_par_t *par, const char *region, int32_t month,
+                         int32_t date, cl_rpt_finance_t *out, char *err, size_t errsize);
 /** @brief Free what a statement holds. */
 void cl_rpt_finance_free(cl_rpt_finance_t *f);
 /** @brief Write the finance report's JSON contract (SPEC §8); 0 or -1. */
@@ -167,12 +169,13 @@ typedef struct cl_rpt_compare {
  * @brief Build the comparison of @p parent's child regions as of @p date: a row per
  * child (registered, or found above a unit) and one for the parent's own units.
  * @p set (borrowed) must outlive @p out. Free with cl_rpt_compare_free().
- * Reads on @p conn (borrowed, in its transaction) and, when not NULL, on @p aux too
- * (borrowed, in the same snapshot: cl_rpt_par_open()), half of the statements each.
+ * Reads on @p conn (borrowed, in its transaction) and, when not NULL, on @p par's helper
+ * too (borrowed, in the same snapshot: cl_rpt_par_open()), half of the statements each.
  * @return 0, or -1 with the reason in @p err.
  */
-int cl_rpt_compare_build(PGconn *conn, PGconn *aux, const cl_policy_set_t *set, const char *parent,
-                         int32_t date, cl_rpt_compare_t *out, char *err, size_t errsize);
+int cl_rpt_compare_build(PGconn *conn, cl_rpt_par_t *par, const cl_policy_set_t *set,
+                         const char *parent, int32_t date, cl_rpt_compare_t *out, char *err,
+                         size_t errsize);
 /** @brief Free what a comparison holds. */
 void cl_rpt_compare_free(cl_rpt_compare_t *c);
 /** @brief Write the comparison's JSON contract (SPEC §8); 0 or -1. */

@@ -509,6 +509,19 @@ static void test_bound_reports_equal_owner(void)
                     0);
     same_as_owner(L_SHK, "210204", "finance", "210204");
     CU_ASSERT_EQUAL(cl_it_exec(&it, "ALTER ROLE " L_SHK " RESET default_transaction_read_only"), 0);
+    /* A login held to one connection, and one that may not export a snapshot, read their
+     * reports on one session (DECISIONS 142): the same bytes as the owner's two. */
+    CU_ASSERT_EQUAL(cl_it_exec(&it, "ALTER ROLE " L_XG " CONNECTION LIMIT 1"), 0);
+    same_as_owner(L_XG, "210203", "finance", "210203");
+    same_as_owner(L_XG, "210203", "daily", "210203");
+    CU_ASSERT_EQUAL(cl_it_exec(&it, "ALTER ROLE " L_XG " CONNECTION LIMIT -1"), 0);
+    CU_ASSERT_EQUAL(
+        cl_it_exec(&it, "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_export_snapshot() FROM PUBLIC"),
+        0);
+    same_as_owner(L_SHK, "210204", "daily", "210204");
+    same_as_owner(L_DL, "210200", "compare", "210200");
+    CU_ASSERT_EQUAL(
+        cl_it_exec(&it, "GRANT EXECUTE ON FUNCTION pg_catalog.pg_export_snapshot() TO PUBLIC"), 0);
 }
 
 /** @brief What a 西岗 login reads of the facts across the line, row by row. */
