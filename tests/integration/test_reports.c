@@ -171,12 +171,12 @@ static void setup_once(void)
 /** @brief A unit's figures from the finance JSON: name, entitled and paid. */
 typedef struct unit_fig {
     char name[64];
-    long long entitled, paid;
+    long long entitled, paid, arrears;
 } unit_fig_t;
 
 /** @brief Parse the finance JSON's units; the count, or -1. */
 static int finance_units(const char *path, unit_fig_t *out, int max, long long *tot_ent,
-                         long long *tot_paid)
+                         long long *tot_paid, long long *tot_arrears)
 {
     char *s = cl_test_slurp(path, NULL);
     cJSON *j = s ? cJSON_Parse(s) : NULL;
@@ -193,11 +193,13 @@ static int finance_units(const char *path, unit_fig_t *out, int max, long long *
                  cJSON_GetObjectItem(u, "name")->valuestring);
         out[n].entitled = (long long)cJSON_GetObjectItem(u, "entitled_fen")->valuedouble;
         out[n].paid = (long long)cJSON_GetObjectItem(u, "paid_fen")->valuedouble;
+        out[n].arrears = (long long)cJSON_GetObjectItem(u, "arrears_fen")->valuedouble;
         n++;
     }
     const cJSON *t = cJSON_GetObjectItem(j, "totals");
     *tot_ent = (long long)cJSON_GetObjectItem(t, "entitled_fen")->valuedouble;
     *tot_paid = (long long)cJSON_GetObjectItem(t, "paid_fen")->valuedouble;
+    *tot_arrears = (long long)cJSON_GetObjectItem(t, "arrears_fen")->valuedouble;
     cJSON_Delete(j);
     return n;
 }
@@ -231,9 +233,19 @@ static void test_finance_all_formats(void)
 
     /* The JSON: 300 units; totals = Σ days × 300 yuan entitled. */
     static unit_fig_t u[N_UNITS + 5];
-    long long te, tp, want_e = 0, want_p = 0;
+    long long te, tp, ta, want_e = 0, want_p = 0, sum_a = 0;
     snprintf(p, sizeof p, "%s/%s.json", a, base);
-    CU_ASSERT_EQUAL_FATAL(finance_units(p, u, N_UNITS + 5, &te, &tp), N_UNITS);
+    CU_ASSERT_EQUAL_FATAL(finance_units(p, u, N_UNITS + 5, &te, &tp, &ta), N_UNITS);
+    /* Arrears (their own statement, merged by unit id): each unit's unpaid entitlement, in
+     * its own row, a third of the units paid half. */
+    int short_paid = 0;
+    for (int k = 0; k < N_UNITS; k++) {
+        CU_ASSERT_EQUAL(u[k].arrears, u[k].entitled - u[k].paid);
+        short_paid += u[k].arrears > 0;
+        sum_a += u[k].arrears;
+    }
+    CU_ASSERT_EQUAL(short_paid, N_UNITS - 200);
+    CU_ASSERT_EQUAL(ta, sum_a);
     for (int k = 1; k <= N_UNITS; k++) {
         long long fen = (long long)(k % 10 + 1) * 30000;
         want_e += fen;
