@@ -17,6 +17,9 @@ static void copy_msg(char *err, size_t errsize, const char *prefix, const char *
         err[--n] = '\0';
 }
 
+/* Instants are exchanged in UTC; notices would only clutter a terminal. */
+static const char SQL_SESSION[] = "SET TimeZone = 'UTC'; SET client_min_messages = warning";
+
 /** @brief Connect and prepare the session. */
 PGconn *cl_pg_connect(const char *conninfo, const char *application_name, char *err, size_t errsize)
 {
@@ -41,9 +44,7 @@ PGconn *cl_pg_connect(const char *conninfo, const char *application_name, char *
         PQfinish(conn);
         return NULL;
     }
-    /* Instants are exchanged in UTC; notices would only clutter a terminal. */
-    if (cl_pg_exec(conn, "SET TimeZone = 'UTC'; SET client_min_messages = warning", err, errsize) !=
-        0) {
+    if (cl_pg_exec(conn, SQL_SESSION, err, errsize) != 0) {
         PQfinish(conn);
         return NULL;
     }
@@ -86,7 +87,7 @@ PGconn *cl_pg_connect_like(PGconn *c, char *err, size_t errsize)
         conn = NULL;
         goto done;
     }
-    if (cl_pg_exec(conn, "SET TimeZone = 'UTC'; SET client_min_messages = warning", err, errsize)) {
+    if (cl_pg_exec(conn, SQL_SESSION, err, errsize)) {
         PQfinish(conn);
         conn = NULL;
     }

@@ -72,14 +72,6 @@ static const char SQL_QUALITY[] =
 /* The model's statements, longest first (cl_rpt_par_exec hands them out in this order). */
 enum { Q_COVERAGE, Q_KPI, Q_COMPLIANCE, Q_QUALITY, Q_SERIES, Q_STATUSES, Q_NAME, Q_COUNT };
 
-/** @brief Take a statement's result out of its slot (the caller clears it). */
-static PGresult *take(cl_rpt_query_t *q)
-{
-    PGresult *r = q->res;
-    q->res = NULL;
-    return r;
-}
-
 /** @brief Row of a track id, or NULL. */
 static cl_rpt_row_t *row_of(cl_rpt_daily_t *d, const char *track_id)
 {
@@ -146,16 +138,15 @@ int cl_rpt_daily_build(PGconn *c, cl_rpt_par_t *par, const cl_policy_set_t *set,
     if (cl_rpt_par_exec(c, par, q, Q_COUNT, err, errsize))
         goto fail;
 
-    r = take(&q[Q_KPI]);
+    r = q[Q_KPI].res;
     out->frontline_workers = atoll(PQgetvalue(r, 0, 0));
     out->active_workers = atoll(PQgetvalue(r, 0, 1));
     out->worker_days = atoll(PQgetvalue(r, 0, 2));
     out->entitled_fen = atoll(PQgetvalue(r, 0, 3));
     out->paid_fen = atoll(PQgetvalue(r, 0, 4));
     snprintf(out->watermark, sizeof out->watermark, "%s", PQgetvalue(r, 0, 5));
-    PQclear(r);
 
-    r = take(&q[Q_COVERAGE]);
+    r = q[Q_COVERAGE].res;
     for (int i = 0; i < PQntuples(r); i++) {
         cl_rpt_row_t *row = row_of(out, PQgetvalue(r, i, 1));
         char tag = PQgetvalue(r, i, 0)[0];
@@ -186,7 +177,6 @@ int cl_rpt_daily_build(PGconn *c, cl_rpt_par_t *par, const cl_policy_set_t *set,
             l->eligible = atoll(PQgetvalue(r, i, 2));
             l->covered = atoll(PQgetvalue(r, i, 3));
         }
-    PQclear(r);
     /* The legend band, in exact integer arithmetic: red below a%, amber below b%. */
     for (size_t i = 0; i < out->n_rows; i++) {
         cl_rpt_row_t *row = &out->rows[i];
@@ -199,32 +189,29 @@ int cl_rpt_daily_build(PGconn *c, cl_rpt_par_t *par, const cl_policy_set_t *set,
         snprintf(row->status, sizeof row->status, "%s", band);
     }
 
-    r = take(&q[Q_STATUSES]);
+    r = q[Q_STATUSES].res;
     for (int i = 0; i < PQntuples(r); i++) {
         cl_rpt_row_t *row = row_of(out, PQgetvalue(r, i, 0));
         if (row && row->track->kind == CL_TRACK_STATUS)
             snprintf(row->status, sizeof row->status, "%s", PQgetvalue(r, i, 1));
     }
-    PQclear(r);
 
-    r = take(&q[Q_COMPLIANCE]);
+    r = q[Q_COMPLIANCE].res;
     out->has_long_shifts = !PQgetisnull(r, 0, 0);
     out->has_over_consecutive = !PQgetisnull(r, 0, 1);
     out->has_couples = !PQgetisnull(r, 0, 2);
     out->long_shifts = atoll(PQgetvalue(r, 0, 0));
     out->over_consecutive = atoll(PQgetvalue(r, 0, 1));
     out->couples_same_day = atoll(PQgetvalue(r, 0, 2));
-    PQclear(r);
 
-    r = take(&q[Q_SERIES]);
+    r = q[Q_SERIES].res;
     for (int i = 0; i < PQntuples(r); i++) {
         int back = atoi(PQgetvalue(r, i, 0));
         if (back >= 0 && back < CL_RPT_SERIES_DAYS)
             out->active_series[CL_RPT_SERIES_DAYS - 1 - back] = atoll(PQgetvalue(r, i, 1));
     }
-    PQclear(r);
 
-    r = take(&q[Q_QUALITY]);
+    r = q[Q_QUALITY].res;
     out->quality = calloc((size_t)PQntuples(r) + 1, sizeof *out->quality);
     if (!out->quality)
         goto oom;
@@ -236,13 +223,11 @@ int cl_rpt_daily_build(PGconn *c, cl_rpt_par_t *par, const cl_policy_set_t *set,
         if (cl_date_parse(PQgetvalue(r, i, 3), &qi->first_seen))
             qi->first_seen = CL_RPT_NO_DATE;
     }
-    PQclear(r);
     snprintf(out->region_name, sizeof out->region_name, "%s", PQgetvalue(q[Q_NAME].res, 0, 0));
     cl_rpt_par_clear(q, Q_COUNT);
     return 0;
 oom:
     snprintf(err, errsize, "out of memory");
-    PQclear(r);
 fail:
     cl_rpt_par_clear(q, Q_COUNT);
     cl_rpt_daily_free(out);
