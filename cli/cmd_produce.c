@@ -1,11 +1,14 @@
 /**
  * @file cmd_produce.c
  * @brief `careledger produce FILE --topic T`: JSONL lines to Kafka, keyed by
- * unit_id when the line has one (a unit's events then keep their order), else
- * by event_id (the copies of an event then keep theirs), else by the line's
- * first bytes: the same file always lands in the same partitions, in order.
+ * unit_id when the line has one (a unit's events then keep their order), a
+ * cancellation or a return like the shift or departure it names when this run
+ * sent that, else by event_id (the copies of an event then keep theirs), else
+ * by the line's first bytes: the same file always lands in the same
+ * partitions, in order.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,25 @@
 #include "common.h"
 
 #define KEY_FALLBACK 64 /* bytes of a line that has neither unit_id nor event_id */
+
+/* A cancellation names a shift and a return a departure, not a unit: keyed by their own
+ * event_id they land in another partition than the event they name, another worker may
+ * hold that event in a batch not yet committed, and the daemon must then make the batch
+ * wait for every batch in flight (DECISIONS 105). A producer that knows the named event
+ * keys them like it, so they follow it in its partition (DECISIONS 145). This run
+ * remembers the keys of the shifts and departures it sent in a direct-mapped table: memory
+ * does not grow with the file, and what a later line overwrites was sent long before, so
+ * its event is long stored too. Keys too long for a slot are not remembered. */
+#define TARGET_SLOTS   (1u << 20)
+#define TARGET_KEY_MAX 23
+
+typedef struct target_slot {
+    uint64_t id; /* FNV-1a of the kind and the named id; 0: empty */
+    uint8_t len;
+    char key[TARGET_KEY_MAX];
+} target_slot_t;
+
+static target_slot_t *targets; /* TARGET_SLOTS, or NULL when there was no memory for them */
 
 static long delivered, failed;
 
@@ -40,19 +62,69 @@ static size_t member_key(cl_json_scanner_t *sc, const char *line, const char *na
     return n > 0 ? (size_t)n : 0;
 }
 
+/** @brief FNV-1a of @p kind then @p s (never 0). */
+static uint64_t target_hash(char kind, const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    h = (h ^ (unsigned char)kind) * 1099511628211ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+/** @brief Remember that the event @p kind:@p id was sent with @p key. */
+static void target_put(char kind, const char *id, size_t n, const char *key, size_t klen)
+{
+    if (!targets || !n || klen > TARGET_KEY_MAX)
+        return;
+    uint64_t h = target_hash(kind, id, n);
+    target_slot_t *t = &targets[h & (TARGET_SLOTS - 1)];
+    t->id = h;
+    t->len = (uint8_t)klen;
+    memcpy(t->key, key, klen);
+}
+
+/** @brief The key the event @p kind:@p id was sent with into @p key; its length, 0 if unknown. */
+static size_t target_get(char kind, const char *id, size_t n, char *key)
+{
+    if (!targets || !n)
+        return 0;
+    uint64_t h = target_hash(kind, id, n);
+    const target_slot_t *t = &targets[h & (TARGET_SLOTS - 1)];
+    if (t->id != h)
+        return 0;
+    memcpy(key, t->key, t->len);
+    return t->len;
+}
+
 /**
  * @brief The message key of a line into @p key (at least KEY_FALLBACK bytes): its unit_id,
- * else its event_id, else its first bytes. A line without a key would go to a random
- * partition, and an event's copies could then be read before the event.
+ * else for a cancellation or a return the key of the shift or departure it names when this
+ * run sent it, else its event_id, else its first bytes. A line without a key would go to a
+ * random partition, and an event's copies could then be read before the event.
  * @return the key's length (0 only for an empty line).
  */
 static size_t line_key(cl_json_scanner_t *sc, const char *line, size_t len, char *key, size_t cap)
 {
-    char why[8];
+    char why[8], type[32], id[128];
     size_t n = 0;
-    if (cl_json_scan(sc, line, len, why, sizeof why) == CL_JSON_OK &&
-        !(n = member_key(sc, line, "unit_id", key, cap)))
-        n = member_key(sc, line, "event_id", key, cap);
+    if (cl_json_scan(sc, line, len, why, sizeof why) == CL_JSON_OK) {
+        size_t tlen = member_key(sc, line, "type", type, sizeof type);
+        type[tlen] = '\0';
+        if (strcmp(type, "shift.cancelled") == 0) {
+            size_t ilen = member_key(sc, line, "cancels", id, sizeof id);
+            n = target_get('s', id, ilen, key);
+        } else if (strcmp(type, "deployment.ended") == 0) {
+            size_t ilen = member_key(sc, line, "deployment_id", id, sizeof id);
+            n = target_get('d', id, ilen, key);
+        }
+        if (!n && !(n = member_key(sc, line, "unit_id", key, cap)))
+            n = member_key(sc, line, "event_id", key, cap);
+        if (n && strcmp(type, "shift.completed") == 0)
+            target_put('s', id, member_key(sc, line, "event_id", id, sizeof id), key, n);
+        else if (n && strcmp(type, "deployment.started") == 0)
+            target_put('d', id, member_key(sc, line, "deployment_id", id, sizeof id), key, n);
+    }
     if (!n) {
         n = len < KEY_FALLBACK ? len : KEY_FALLBACK;
         memcpy(key, line, n);
@@ -65,7 +137,9 @@ static const char USAGE[] =
     "Sends each line of a JSONL file as one message to topic T of the configured\n"
     "brokers (kafka.bootstrap.servers), keyed by its unit_id, else its event_id, else\n"
     "its first bytes, so a unit's events and an event's copies keep their order and\n"
-    "the same file always lands in the same partitions.\n"
+    "the same file always lands in the same partitions. A shift.cancelled or a\n"
+    "deployment.ended is keyed like the shift or departure it names when this run\n"
+    "sent that, so it follows it in its partition.\n"
     "Lines are sent as they are, bad ones included: the daemon judges them.\n"
     "FILE - reads standard input.\n";
 
@@ -81,11 +155,12 @@ int cl_cli_produce(int argc, char **argv)
     for (int i = 0; i < o.nrest; i++) {
         if (strcmp(o.rest[i], "--topic") == 0 && i + 1 < o.nrest)
             topic = o.rest[++i];
-        else if (o.rest[i][0] != '-' && !file)
-            file = o.rest[i];
+        else if ((o.rest[i][0] != '-' || strcmp(o.rest[i], "-") == 0) && !file)
+            file = o.rest[i]; /* "-": standard input */
         else {
-            cl_cli_opts_free(&o);
-            return cl_cli_fail("produce: unexpected argument %s", o.rest[i]);
+            int rc = cl_cli_fail("produce: unexpected argument %s", o.rest[i]);
+            cl_cli_opts_free(&o); /* after the message: it names one of the options */
+            return rc;
         }
     }
     int early = cl_cli_begin(&o, USAGE, !file || !topic, &cfg);
@@ -95,6 +170,7 @@ int cl_cli_produce(int argc, char **argv)
     FILE *f = NULL;
     rd_kafka_t *rk = NULL;
     cl_json_scanner_t *sc = cl_json_scanner_create();
+    targets = calloc(TARGET_SLOTS, sizeof *targets); /* without it, lines keep their own keys */
     rd_kafka_conf_t *conf = cl_kafka_conf(&cfg, CL_KAFKA_PRODUCER, err, sizeof err);
     if (!conf || !sc) {
         cl_cli_fail("produce: %s", conf ? "out of memory" : err);
@@ -161,6 +237,8 @@ done:
     if (rk)
         rd_kafka_destroy(rk);
     cl_json_scanner_destroy(sc);
+    free(targets);
+    targets = NULL;
     cl_config_clear(&cfg);
     cl_cli_opts_free(&o);
     return rc;

@@ -58,8 +58,9 @@ int cl_cli_status(int argc, char **argv)
         return 1;
     for (int i = 0; i < o.nrest; i++) {
         if (strcmp(o.rest[i], "--json") != 0) {
+            int rc = cl_cli_fail("status: unexpected argument %s", o.rest[i]);
             cl_cli_opts_free(&o);
-            return cl_cli_fail("status: unexpected argument %s", o.rest[i]);
+            return rc;
         }
         json = 1;
     }
@@ -180,8 +181,9 @@ int cl_cli_dead_letters(int argc, char **argv)
         else if (strcmp(o.rest[i], "--limit") == 0 && i + 1 < o.nrest)
             limit = o.rest[++i];
         else {
+            int rc = cl_cli_fail("dead-letters: unexpected argument %s", o.rest[i]);
             cl_cli_opts_free(&o);
-            return cl_cli_fail("dead-letters: unexpected argument %s", o.rest[i]);
+            return rc;
         }
     }
     if (atol(limit) < 1) {

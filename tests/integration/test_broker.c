@@ -1,7 +1,8 @@
 /**
  * @file test_broker.c
  * @brief `careledger mock-broker` as a separate process: librdkafka and kcat
- * exchange messages with it over TCP; it stops cleanly on SIGTERM.
+ * exchange messages with it over TCP; `careledger produce` keys lines by what
+ * they name; it stops cleanly on SIGTERM.
  */
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
@@ -27,7 +28,7 @@ static int setup(void)
                     "--partitions",
                     "4",
                     "--topics",
-                    "t1,x",
+                    "t1,x,k",
                     NULL};
     char line[512];
     if (cl_proc_spawn(&broker, argv) != 0)
@@ -121,6 +122,63 @@ static void test_kcat(void)
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+/* The key each line of PRODUCE_LINES must be sent with, by event_id. */
+static const char PRODUCE_LINES[] =
+    "{\"event_id\":\"cx-early\",\"type\":\"shift.cancelled\",\"cancels\":\"sh-1\"}\n"
+    "{\"event_id\":\"sh-1\",\"type\":\"shift.completed\",\"unit_id\":\"U-7\"}\n"
+    "{\"event_id\":\"cx-1\",\"type\":\"shift.cancelled\",\"cancels\":\"sh-1\"}\n"
+    "{\"event_id\":\"dep-1\",\"type\":\"deployment.started\",\"deployment_id\":\"D-1\","
+    "\"worker_id\":\"W-1\"}\n"
+    "{\"event_id\":\"ret-1\",\"type\":\"deployment.ended\",\"deployment_id\":\"D-1\"}\n"
+    "{\"event_id\":\"cx-2\",\"type\":\"shift.cancelled\",\"cancels\":\"sh-9\"}\n"
+    "{\"event_id\":\"ret-2\",\"type\":\"deployment.ended\",\"deployment_id\":\"D-9\"}\n";
+static const struct {
+    const char *event_id, *key;
+} PRODUCE_KEYS[] = {
+    {"cx-early", "cx-early"},                     /* its shift not sent yet: its own id */
+    {"sh-1", "U-7"},          {"cx-1", "U-7"},    /* after its shift: the shift's key */
+    {"dep-1", "dep-1"},       {"ret-1", "dep-1"}, /* after its departure: the departure's key */
+    {"cx-2", "cx-2"},         {"ret-2", "ret-2"}};
+
+static void test_produce_keys(void)
+{
+    const char *bin = getenv("CARELEDGER_BIN");
+    char dir[] = "/tmp/cl-produce-XXXXXX", path[600], cmd[2048], line[512];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fprintf(f, "{\"kafka\": {\"bootstrap.servers\": \"%s\"}}\n", bootstrap);
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "%s produce - --topic k --config %s/config.json >/dev/null && "
+             "kcat -C -b %s -t k -o beginning -e -q -f '%%k %%s\\n' >%s/out 2>/dev/null",
+             bin ? bin : "careledger", dir, bootstrap, dir);
+    CU_ASSERT_EQUAL_FATAL(cl_proc_run_input(cmd, PRODUCE_LINES), 0);
+    snprintf(path, sizeof path, "%s/out", dir);
+    f = fopen(path, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    size_t n = sizeof PRODUCE_KEYS / sizeof PRODUCE_KEYS[0], found = 0;
+    while (fgets(line, sizeof line, f)) {
+        for (size_t i = 0; i < n; i++) {
+            char id[80];
+            snprintf(id, sizeof id, "\"event_id\":\"%s\"", PRODUCE_KEYS[i].event_id);
+            if (!strstr(line, id))
+                continue;
+            found++;
+            size_t klen = strlen(PRODUCE_KEYS[i].key);
+            if (strncmp(line, PRODUCE_KEYS[i].key, klen) != 0 || line[klen] != ' ')
+                fprintf(stderr, "%s: sent as \"%.*s\", expected key %s\n", PRODUCE_KEYS[i].event_id,
+                        (int)strcspn(line, " "), line, PRODUCE_KEYS[i].key);
+            CU_ASSERT(strncmp(line, PRODUCE_KEYS[i].key, klen) == 0 && line[klen] == ' ');
+        }
+    }
+    fclose(f);
+    CU_ASSERT_EQUAL(found, n);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 static void test_sigterm(void)
 {
     CU_ASSERT_EQUAL(cl_proc_stop(&broker, SIGTERM, 10000), 0);
@@ -132,6 +190,7 @@ int cl_test_register(void)
         {"prints bootstrap=HOST:PORT first", test_bootstrap_line},
         {"librdkafka produce and consume over TCP", test_produce_consume},
         {"kcat -P and -C", test_kcat},
+        {"produce keys a cancellation or a return like what it names", test_produce_keys},
         {"SIGTERM exits 0", test_sigterm},
         {NULL, NULL}};
     if (setup() != 0)
