@@ -648,16 +648,20 @@ cl_worker_t *cl_worker_create(int id, const cl_config_t *cfg, cl_crash_point_t c
     rd_kafka_conf_t *conf = cl_kafka_conf(cfg, CL_KAFKA_CONSUMER, err, errsize);
     if (!conf)
         goto error;
-    /* Defaults careledger needs unless the operator set them. Prefetch is bounded per
-     * partition too: librdkafka's own defaults (100,000 messages, 1 MB fetches per partition)
-     * let memory grow with the partition count, past 150 MB at 96 partitions, for no gain in
-     * rate (a batch is at most batch_max messages; DECISIONS 85). 8 MiB of queue holds more
-     * than a 20,000-message batch of the usual 330-byte events (DECISIONS 141). */
+    /* Defaults careledger needs unless the operator set them. Prefetch is bounded in bytes:
+     * 4 MiB of queue, about 12,000 of the usual 330-byte events, refilled within a tenth of a
+     * second while a batch is stored (DECISIONS 141, 146), and a fetch response, which may
+     * overshoot the queue, is at most 256 KiB per partition and 2 MiB in all, whatever the
+     * partition count (librdkafka's defaults, 1 MB per partition and 50 MB a response, let
+     * memory grow with the partitions: DECISIONS 85). The queue is not bounded in messages
+     * per partition: at 2,000 (DECISIONS 85) the fetcher stopped each partition at that depth
+     * and came back to it a second later, which capped a replay's reading at about 2,000
+     * messages per partition a second (DECISIONS 146). */
     static const char *const defaults[][2] = {{"group.id", "careledger"},
                                               {"auto.offset.reset", "error"},
-                                              {"queued.max.messages.kbytes", "8192"},
-                                              {"queued.min.messages", "2000"},
+                                              {"queued.max.messages.kbytes", "4096"},
                                               {"fetch.message.max.bytes", "262144"},
+                                              {"fetch.max.bytes", "2097152"},
                                               {"client.id", "careledgerd"}};
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
         int given = 0;
