@@ -211,6 +211,7 @@ int main(int argc, char **argv)
     cl_buf_t rows = {0};
     cl_batch_t b;
     cl_batch_init(&b);
+    cl_batch_set_max(&b, (size_t)batch_max);
     idset_t seen = {NULL, 0, 0};
     if (!pol)
         fprintf(stderr, "bench_copy: policies: %s\n", err);

@@ -201,6 +201,7 @@ int cl_cli_ingest_file(int argc, char **argv)
         cl_writer_set_hook(w, agg_hook, &fa);
     cl_batch_t b;
     cl_batch_init(&b);
+    cl_batch_set_max(&b, (size_t)cfg.batch_max);
     if (w && cl_writer_connect(w, err, sizeof err) != 0) {
         cl_cli_fail("%s", err);
     } else if (w) {

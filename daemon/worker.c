@@ -28,10 +28,11 @@
 #define BACKOFF_MAX_MS  30000
 #define STOP_BUDGET_MS  7000 /* of the 10 s a SIGTERM allows */
 /* A batch closes at batch_max messages or BATCH_MAX_BYTES. Otherwise it closes linger_ms after
- * its first message once a poll finds nothing more, or after BATCH_FILL_MS whatever comes: a
- * backlog (a replay, a restart after downtime) fills batches to batch_max, and each batch's
- * work per worker it touches is then shared by more events (DECISIONS 140), while a live
- * stream's batches still close about linger_ms after their first message. */
+ * its first message once a poll finds nothing more and the partitions hold nothing unread, or
+ * after BATCH_FILL_MS whatever comes: a backlog (a replay, a restart after downtime) fills
+ * batches to batch_max, and each batch's work per worker it touches is then shared by more
+ * events (DECISIONS 140, 146), while a live stream's batches still close about linger_ms after
+ * their first message. */
 #define BATCH_FILL_MS 2000
 
 typedef struct assigned {
@@ -540,6 +541,30 @@ static void update_lags(cl_worker_t *w)
     }
 }
 
+/**
+ * @brief Whether an assigned partition holds messages past what the batch and PostgreSQL have:
+ * an empty poll then means that the prefetch queue (smaller than a batch) ran dry while the
+ * fetcher refills it, not that the stream is drained (DECISIONS 146). The watermarks are
+ * librdkafka's cached ones, so this asks the broker nothing. One offset more is not a backlog:
+ * a transactional producer's commit marker follows its last message.
+ */
+static int unread_behind(cl_worker_t *w)
+{
+    for (size_t i = 0; i < w->nparts; i++) {
+        int64_t lo, hi;
+        if (rd_kafka_get_watermark_offsets(w->rk, w->parts[i].topic, w->parts[i].partition, &lo,
+                                           &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            hi < 0)
+            continue;
+        const cl_batch_part_t *p =
+            cl_batch_part(&w->batch, w->parts[i].topic, w->parts[i].partition);
+        int64_t pos = p ? p->end : w->parts[i].stored >= 0 ? w->parts[i].stored : lo;
+        if (hi - pos > 1)
+            return 1;
+    }
+    return 0;
+}
+
 /** @brief Use the newest policy set between batches. */
 static void refresh_policies(cl_worker_t *w)
 {
@@ -599,7 +624,8 @@ static void *worker_main(void *arg)
         if (w->batch.n) {
             long long age = now_ms() - w->batch_first_ms;
             if (w->batch.n >= (size_t)w->cfg->batch_max || w->batch.bytes >= BATCH_MAX_BYTES ||
-                (age >= w->cfg->linger_ms && (drained || age >= BATCH_FILL_MS)))
+                (age >= w->cfg->linger_ms &&
+                 ((drained && !unread_behind(w)) || age >= BATCH_FILL_MS)))
                 commit_until_stored(w, 0);
         }
         if (now_ms() - last_lag >= 1000) {
@@ -634,6 +660,8 @@ cl_worker_t *cl_worker_create(int id, const cl_config_t *cfg, cl_crash_point_t c
     w->pg_up = -1;
     cl_batch_init(&w->batch);
     cl_batch_init(&w->spare);
+    cl_batch_set_max(&w->batch, (size_t)cfg->batch_max);
+    cl_batch_set_max(&w->spare, (size_t)cfg->batch_max);
     w->pol = cl_daemon_policies_acquire(&w->pol_gen);
     w->dec = cl_decoder_create(w->pol);
     w->writer = cl_writer_create(cfg->pg_conninfo, cl_kafka_group(cfg));
@@ -649,19 +677,19 @@ cl_worker_t *cl_worker_create(int id, const cl_config_t *cfg, cl_crash_point_t c
     if (!conf)
         goto error;
     /* Defaults careledger needs unless the operator set them. Prefetch is bounded in bytes:
-     * 4 MiB of queue, about 12,000 of the usual 330-byte events, refilled within a tenth of a
-     * second while a batch is stored (DECISIONS 141, 146), and a fetch response, which may
-     * overshoot the queue, is at most 256 KiB per partition and 2 MiB in all, whatever the
-     * partition count (librdkafka's defaults, 1 MB per partition and 50 MB a response, let
-     * memory grow with the partitions: DECISIONS 85). The queue is not bounded in messages
-     * per partition: at 2,000 (DECISIONS 85) the fetcher stopped each partition at that depth
-     * and came back to it a second later, which capped a replay's reading at about 2,000
-     * messages per partition a second (DECISIONS 146). */
+     * 2 MiB of queue, about 6,000 of the usual 330-byte events and 25 MB of the daemon's
+     * memory, refilled within a tenth of a second (DECISIONS 141, 146), and a fetch response,
+     * which may overshoot the queue, is at most 256 KiB per partition and 1 MiB in all,
+     * whatever the partition count (librdkafka's defaults, 1 MB per partition and 50 MB a response,
+     * let memory grow with the partitions: DECISIONS 85). The queue is not bounded in messages per
+     * partition: at 2,000 (DECISIONS 85) the fetcher stopped each partition at that depth and came
+     * back to it a second later, which capped a replay's reading at about 2,000 messages per
+     * partition a second (DECISIONS 146). */
     static const char *const defaults[][2] = {{"group.id", "careledger"},
                                               {"auto.offset.reset", "error"},
-                                              {"queued.max.messages.kbytes", "4096"},
+                                              {"queued.max.messages.kbytes", "2048"},
                                               {"fetch.message.max.bytes", "262144"},
-                                              {"fetch.max.bytes", "2097152"},
+                                              {"fetch.max.bytes", "1048576"},
                                               {"client.id", "careledgerd"}};
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
         int given = 0;

@@ -16,6 +16,12 @@ void cl_batch_init(cl_batch_t *b)
     memset(b, 0, sizeof *b);
 }
 
+/** @brief Set the size a batch is closed at. */
+void cl_batch_set_max(cl_batch_t *b, size_t max)
+{
+    b->max = max;
+}
+
 /** @brief Forget messages, keep small buffers. */
 void cl_batch_clear(cl_batch_t *b)
 {
@@ -50,7 +56,9 @@ void cl_batch_free(cl_batch_t *b)
         cl_event_release(&b->msgs[i].ev);
     }
     free(b->msgs);
+    size_t max = b->max;
     memset(b, 0, sizeof *b);
+    b->max = max;
 }
 
 /** @brief Find a part. */
@@ -87,6 +95,8 @@ int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t pa
 {
     if (b->n == b->cap) {
         size_t n = b->cap ? b->cap * 2 : 1024;
+        if (b->cap < b->max && n > b->max)
+            n = b->max; /* a batch rarely holds more; past it, doubling again */
         cl_batch_msg_t *m = realloc(b->msgs, n * sizeof *m);
         if (!m)
             return -1;

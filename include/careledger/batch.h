@@ -55,10 +55,16 @@ typedef struct cl_batch {
     cl_batch_part_t parts[CL_BATCH_MAX_PARTS];
     size_t nparts;
     size_t bytes; /* payload bytes held */
+    size_t max;   /* messages a batch is closed at (0: unknown): slots stop doubling there */
 } cl_batch_t;
 
 /** @brief Initialise an empty batch (storage grows on demand). */
 void cl_batch_init(cl_batch_t *b);
+/**
+ * @brief Tell the batch that it is closed at @p max messages: its slots (480 bytes each)
+ * grow to exactly that many instead of doubling past it (20,000 would take 32,768).
+ */
+void cl_batch_set_max(cl_batch_t *b, size_t max);
 /** @brief Forget the messages; keep buffers for reuse, except large ones (bounded memory). */
 void cl_batch_clear(cl_batch_t *b);
 /** @brief Free every buffer. */
