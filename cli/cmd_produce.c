@@ -32,7 +32,7 @@
 
 typedef struct target_slot {
     uint64_t id; /* FNV-1a of the kind and the named id; 0: empty */
-    uint8_t len;
+    uint8_t len; /* 0: the event was keyed by its own event_id */
     char key[TARGET_KEY_MAX];
 } target_slot_t;
 
@@ -72,10 +72,12 @@ static uint64_t target_hash(char kind, const char *s, size_t n)
     return h ? h : 1;
 }
 
-/** @brief Remember that the event @p kind:@p id was sent with @p key. */
+/** @brief Remember that the event @p kind:@p id was sent with @p key (NULL: its own id). */
 static void target_put(char kind, const char *id, size_t n, const char *key, size_t klen)
 {
-    if (!targets || !n || klen > TARGET_KEY_MAX)
+    if (!key)
+        klen = 0;
+    if (!targets || !n || klen > TARGET_KEY_MAX || (key && !klen))
         return;
     uint64_t h = target_hash(kind, id, n);
     target_slot_t *t = &targets[h & (TARGET_SLOTS - 1)];
@@ -84,7 +86,11 @@ static void target_put(char kind, const char *id, size_t n, const char *key, siz
     memcpy(t->key, key, klen);
 }
 
-/** @brief The key the event @p kind:@p id was sent with into @p key; its length, 0 if unknown. */
+/**
+ * @brief The key the event @p kind:@p id was sent with into @p key (its own id @p id when it
+ * was keyed by that).
+ * @return the key's length, 0 if unknown.
+ */
 static size_t target_get(char kind, const char *id, size_t n, char *key)
 {
     if (!targets || !n)
@@ -93,6 +99,10 @@ static size_t target_get(char kind, const char *id, size_t n, char *key)
     const target_slot_t *t = &targets[h & (TARGET_SLOTS - 1)];
     if (t->id != h)
         return 0;
+    if (!t->len) {
+        memcpy(key, id, n);
+        return n;
+    }
     memcpy(key, t->key, t->len);
     return t->len;
 }
@@ -106,22 +116,25 @@ static size_t target_get(char kind, const char *id, size_t n, char *key)
  */
 static size_t line_key(cl_json_scanner_t *sc, const char *line, size_t len, char *key, size_t cap)
 {
-    char why[8], type[32], id[128];
+    char why[8], type[32], id[128], eid[128];
     size_t n = 0;
     if (cl_json_scan(sc, line, len, why, sizeof why) == CL_JSON_OK) {
         size_t tlen = member_key(sc, line, "type", type, sizeof type);
         type[tlen] = '\0';
-        if (strcmp(type, "shift.cancelled") == 0) {
-            size_t ilen = member_key(sc, line, "cancels", id, sizeof id);
-            n = target_get('s', id, ilen, key);
-        } else if (strcmp(type, "deployment.ended") == 0) {
-            size_t ilen = member_key(sc, line, "deployment_id", id, sizeof id);
-            n = target_get('d', id, ilen, key);
+        size_t elen = member_key(sc, line, "event_id", eid, sizeof eid);
+        int cancel = strcmp(type, "shift.cancelled") == 0;
+        int named = cancel || strcmp(type, "deployment.ended") == 0;
+        /* An earlier copy's key first, so that copies keep their order (one sent before its
+         * shift was keyed by its own id); else the named event's. */
+        if (named && !(n = target_get('c', eid, elen, key))) {
+            size_t ilen = member_key(sc, line, cancel ? "cancels" : "deployment_id", id, sizeof id);
+            n = target_get(cancel ? 's' : 'd', id, ilen, key);
+            target_put('c', eid, elen, n ? key : NULL, n);
         }
         if (!n && !(n = member_key(sc, line, "unit_id", key, cap)))
             n = member_key(sc, line, "event_id", key, cap);
         if (n && strcmp(type, "shift.completed") == 0)
-            target_put('s', id, member_key(sc, line, "event_id", id, sizeof id), key, n);
+            target_put('s', eid, elen, key, n);
         else if (n && strcmp(type, "deployment.started") == 0)
             target_put('d', id, member_key(sc, line, "deployment_id", id, sizeof id), key, n);
     }
