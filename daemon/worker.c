@@ -558,7 +558,9 @@ static int unread_behind(cl_worker_t *w)
             continue;
         const cl_batch_part_t *p =
             cl_batch_part(&w->batch, w->parts[i].topic, w->parts[i].partition);
-        int64_t pos = p ? p->end : w->parts[i].stored >= 0 ? w->parts[i].stored : lo;
+        /* Read to: the batch's end, else what is stored, else the partition's first offset
+         * (when librdkafka does not know that either, nothing counts as unread). */
+        int64_t pos = p ? p->end : w->parts[i].stored >= 0 ? w->parts[i].stored : lo >= 0 ? lo : hi;
         if (hi - pos > 1)
             return 1;
     }
