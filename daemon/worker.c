@@ -527,14 +527,25 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
     cl_log_debug("librdkafka", "facility=%s line=%s", fac, cl_log_quote(q, sizeof q, buf));
 }
 
+/**
+ * @brief Assigned partition @p i's cached watermarks (librdkafka's, from its fetches: this
+ * asks the broker nothing) into @p lo and @p hi.
+ * @return 0, or -1 while the high watermark is not known yet.
+ */
+static int part_watermarks(cl_worker_t *w, size_t i, int64_t *lo, int64_t *hi)
+{
+    if (rd_kafka_get_watermark_offsets(w->rk, w->parts[i].topic, w->parts[i].partition, lo,
+                                       hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    return *hi >= 0 ? 0 : -1;
+}
+
 /** @brief Publish each assigned partition's lag (high watermark − stored offset). */
 static void update_lags(cl_worker_t *w)
 {
     for (size_t i = 0; i < w->nparts; i++) {
         int64_t lo, hi;
-        if (rd_kafka_get_watermark_offsets(w->rk, w->parts[i].topic, w->parts[i].partition, &lo,
-                                           &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-            hi < 0)
+        if (part_watermarks(w, i, &lo, &hi))
             continue;
         int64_t pos = w->parts[i].stored >= 0 ? w->parts[i].stored : lo;
         cl_metrics_lag(w->parts[i].topic, w->parts[i].partition, hi > pos ? hi - pos : 0);
@@ -544,17 +555,14 @@ static void update_lags(cl_worker_t *w)
 /**
  * @brief Whether an assigned partition holds messages past what the batch and PostgreSQL have:
  * an empty poll then means that the prefetch queue (smaller than a batch) ran dry while the
- * fetcher refills it, not that the stream is drained (DECISIONS 146). The watermarks are
- * librdkafka's cached ones, so this asks the broker nothing. One offset more is not a backlog:
- * a transactional producer's commit marker follows its last message.
+ * fetcher refills it, not that the stream is drained (DECISIONS 146). One offset more is not
+ * a backlog: a transactional producer's commit marker follows its last message.
  */
 static int unread_behind(cl_worker_t *w)
 {
     for (size_t i = 0; i < w->nparts; i++) {
         int64_t lo, hi;
-        if (rd_kafka_get_watermark_offsets(w->rk, w->parts[i].topic, w->parts[i].partition, &lo,
-                                           &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-            hi < 0)
+        if (part_watermarks(w, i, &lo, &hi))
             continue;
         const cl_batch_part_t *p =
             cl_batch_part(&w->batch, w->parts[i].topic, w->parts[i].partition);
