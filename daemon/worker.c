@@ -534,8 +534,8 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
  */
 static int part_watermarks(cl_worker_t *w, size_t i, int64_t *lo, int64_t *hi)
 {
-    if (rd_kafka_get_watermark_offsets(w->rk, w->parts[i].topic, w->parts[i].partition, lo,
-                                       hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (rd_kafka_get_watermark_offsets(w->rk, w->parts[i].topic, w->parts[i].partition, lo, hi) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR)
         return -1;
     return *hi >= 0 ? 0 : -1;
 }
