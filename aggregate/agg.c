@@ -1111,23 +1111,20 @@ static int put_settings(PGconn *c, const cl_policy_set_t *set, char *err, size_t
     return 0;
 }
 
-/* Facts that relate to events of other partitions without naming the worker: a
- * cancellation or a return may be read before or beside its shift or departure, and a unit
- * or region registered changes everyone there. A batch with one takes the cross-partition
- * lock exclusively (it waits for the batches in flight, which it then sees committed, and
- * the next ones wait for it and see it); every other batch takes it shared, so ordinary
- * batches still run side by side. A cancellation whose shift, or a return whose departure,
- * is committed already needs no wait: every later statement of this batch sees it, and the
- * worker's own lock orders the batches that recompute that worker (DECISIONS 105). Taken
- * before the affected workers are found, and before any worker lock, so the lock order
- * stays global. The named event is probed by its key (OFFSET 0, as in SQL_AFFECTED). */
+/* Facts that change everyone in a unit or region: a unit or region registered. A batch with
+ * one takes the cross-partition lock exclusively (it waits for the batches in flight, which
+ * it then sees committed, and the next ones wait for it and see it); every other batch takes
+ * it shared, so ordinary batches run side by side. A cancellation or a return that names an
+ * event of another partition needs no such wait: the writer's rendezvous on the named
+ * event's key (SQL_RENDEZVOUS in writer.c, DECISIONS 148) makes this batch either see that
+ * event or be seen by the batch that stores it, and the worker's own lock orders the batches
+ * that recompute that worker; a batch whose rendezvous PostgreSQL broke as a deadlock sets
+ * careledger.cross_exclusive (SQL_FALL_BACK) and takes the lock exclusively. Taken before the
+ * affected workers are found, and before any worker lock, so the lock order stays global. */
 static const char SQL_CROSS_NEEDED[] =
-    "SELECT EXISTS (SELECT 1 FROM " SRC_BATCH " b WHERE b.type IN "
-    "('unit.registered', 'region.registered') "
-    "OR (b.type = 'shift.cancelled' AND NOT EXISTS (SELECT 1 FROM careledger.events e "
-    "  WHERE e.event_id = b.cancels OFFSET 0)) "
-    "OR (b.type = 'deployment.ended' AND NOT EXISTS (SELECT 1 FROM careledger.events e "
-    "  WHERE e.deployment_id = b.deployment_id AND e.type = 'deployment.started' OFFSET 0)))";
+    "SELECT coalesce(current_setting('careledger.cross_exclusive', true), '') = 'on' OR "
+    "EXISTS (SELECT 1 FROM " SRC_BATCH " b WHERE b.type IN "
+    "('unit.registered', 'region.registered'))";
 static const char SQL_CROSS_EXCLUSIVE[] =
     "SELECT pg_advisory_xact_lock(hashtextextended('careledger.cross-partition', 0))";
 static const char SQL_CROSS_SHARED[] =

@@ -22,11 +22,11 @@
 /* A cancellation names a shift and a return a departure, not a unit: keyed by their own
  * event_id they land in another partition than the event they name, another worker may
  * hold that event in a batch not yet committed, and the daemon must then make the batch
- * wait for every batch in flight (DECISIONS 105). A producer that knows the named event
- * keys them like it, so they follow it in its partition (DECISIONS 145). This run
- * remembers the keys of the shifts and departures it sent in a direct-mapped table: memory
- * does not grow with the file, and what a later line overwrites was sent long before, so
- * its event is long stored too. Keys too long for a slot are not remembered. */
+ * wait for that one, or for every batch in flight (DECISIONS 105, 148). A producer that
+ * knows the named event keys them like it, so they follow it in its partition (DECISIONS
+ * 145). This run remembers the keys of the shifts and departures it sent in a direct-mapped
+ * table: memory does not grow with the file, and what a later line overwrites was sent long
+ * before, so its event is long stored too. Keys too long for a slot are not remembered. */
 #define TARGET_SLOTS   (1u << 20)
 #define TARGET_KEY_MAX 23
 

@@ -37,7 +37,8 @@ static const char SQL_SETUP[] =
     "SET idle_in_transaction_session_timeout = '10s'; "
     "CREATE TEMP TABLE IF NOT EXISTS stage (LIKE careledger.events, seq integer NOT NULL, "
     "first boolean NOT NULL) ON COMMIT DELETE ROWS; "
-    "CREATE TEMP TABLE IF NOT EXISTS stage_acc (event_id text NOT NULL) ON COMMIT DELETE ROWS";
+    "CREATE TEMP TABLE IF NOT EXISTS stage_acc (event_id text NOT NULL) ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS stage_rdv (event_id text NOT NULL) ON COMMIT DELETE ROWS";
 
 /* The aggregates are written by COPY, which PostgreSQL refuses on a table under
  * row-level security (007) to a user subject to it, whatever its policies: say so at
@@ -85,6 +86,41 @@ static const char SQL_CLASSIFY[] =
     "AND s.first) OFFSET 0) s CROSS JOIN LATERAL (SELECT e.fingerprint FROM careledger.events e "
     "WHERE e.event_id = s.event_id OFFSET 0) e";
 
+/* The rendezvous of a fact with the event it names (DECISIONS 148). A cancellation whose
+ * shift is not visible may name a shift that a concurrent batch is storing, and neither batch
+ * would see the other's row: the shift would stay counted. So the batch inserts a placeholder
+ * row under the shift's event_id and deletes it again at once, within its transaction:
+ * - if another batch holds the shift uncommitted, the insert waits for it (ON CONFLICT
+ *   waits for the inserter), and every later statement of this batch sees the shift;
+ * - otherwise the placeholder's index entry stays until this batch ends, so a batch that
+ *   stores the shift meanwhile waits on it, then finds it dead and sees the cancellation.
+ * A deployment's start and end meet the same way on a key no event id can take ("~" is
+ * outside SPEC §3's pattern): every start and every end of the batch takes it, as a start
+ * can be corrected by a later one (R5). The placeholders are never committed, so no reader,
+ * rebuild or report ever sees one.
+ * The statement waits at most 50 ms for another batch. Waiting for a batch that holds a
+ * named shift would end in a cycle whenever that batch also cancels a shift of this one
+ * (one in four batches with four workers), which PostgreSQL breaks only after
+ * deadlock_timeout (1 s). A batch that meets one in flight drops its placeholders (the
+ * savepoint) and takes the cross-partition lock exclusively instead (SQL_FALL_BACK), which
+ * orders it against every batch as before DECISIONS 148. */
+static const char SQL_RENDEZVOUS[] =
+    "SAVEPOINT rendezvous; SET LOCAL lock_timeout = '50ms'; WITH ins AS (INSERT INTO "
+    "careledger.events (event_id, type, "
+    "fingerprint, occurred_at, "
+    "src_topic, src_partition, src_offset, payload) SELECT k.key, 'rendezvous', '\\x', 'epoch', "
+    "'', -1, -1, '' FROM (SELECT s.cancels AS key FROM stage s WHERE s.first AND "
+    "s.type = 'shift.cancelled' AND NOT EXISTS (SELECT 1 FROM careledger.events e "
+    "WHERE e.event_id = s.cancels OFFSET 0) UNION SELECT '~deployment:' || s.deployment_id "
+    "FROM stage s WHERE s.first AND s.type IN ('deployment.started', 'deployment.ended')) k "
+    "ORDER BY k.key ON CONFLICT (event_id) DO NOTHING RETURNING event_id) "
+    "INSERT INTO stage_rdv SELECT event_id FROM ins; "
+    "DELETE FROM careledger.events WHERE event_id = ANY (ARRAY(SELECT event_id FROM stage_rdv)) "
+    "AND type = 'rendezvous'; SET LOCAL lock_timeout TO DEFAULT";
+/* Read by the aggregates' SQL_CROSS_NEEDED (agg.c); SET LOCAL ends with the transaction. */
+static const char SQL_FALL_BACK[] =
+    "ROLLBACK TO SAVEPOINT rendezvous; SET LOCAL careledger.cross_exclusive = 'on'";
+
 static const char SQL_COPY_DEAD[] =
     "COPY careledger.dead_letters (consumer_group, src_topic, src_partition, src_offset, reason, "
     "message, event_id, msg_key, payload) FROM STDIN";
@@ -114,7 +150,8 @@ struct cl_writer {
     void *hook_ctx;
     cl_crash_point_t crash_point;
     long crash_nth;
-    int id_race; /* the last failure: another batch stored one of this batch's event_ids */
+    int id_race;  /* the last failure: another batch stored one of this batch's event_ids */
+    int deadlock; /* the last failure: PostgreSQL ended the batch to break a wait cycle */
 };
 
 /** @brief Create a writer (not connected). */
@@ -517,6 +554,12 @@ static cl_write_status_t failure(cl_writer_t *w, PGresult *r, char *err, size_t 
         w->id_race = 1;
         return CL_WRITE_RETRY;
     }
+    /* 40P01: PostgreSQL ended this batch to break a wait cycle; the other batch goes on,
+     * and this one is stored again after it. */
+    if (strcmp(state, "40P01") == 0) {
+        w->deadlock = 1;
+        return CL_WRITE_RETRY;
+    }
     /* 23505 on the offsets row: another consumer stored this partition's first batch. */
     if (strcmp(state, "23505") == 0)
         return CL_WRITE_FENCED;
@@ -754,6 +797,20 @@ static cl_write_status_t commit_once(cl_writer_t *w, cl_batch_t *b, int guarded,
                 b->msgs[seq].state = PQgetvalue(r, i, 1)[0] == 't' ? CL_MSG_DUPLICATE : CL_MSG_DEAD;
         }
         PQclear(r);
+        r = PQexec(w->conn, SQL_RENDEZVOUS);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            if (!state || (strcmp(state, "55P03") != 0 && strcmp(state, "40P01") != 0))
+                return failure(w, r, err, errsize);
+            PQclear(r);
+            r = PQexec(w->conn, SQL_FALL_BACK);
+            if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                return failure(w, r, err, errsize);
+            cl_log_info("another batch in flight holds an event this one names; this one waits "
+                        "for every batch in flight instead",
+                        "batches=%ld", w->batches);
+        }
+        PQclear(r);
         if (w->hook && w->hook(w->hook_ctx, w->conn, err, errsize) != 0) {
             PGresult *rb = PQexec(w->conn, "ROLLBACK");
             PQclear(rb);
@@ -816,15 +873,25 @@ static cl_write_status_t commit_once(cl_writer_t *w, cl_batch_t *b, int guarded,
     return CL_WRITE_OK;
 }
 
-/** @brief Store a batch in one transaction, again guarded if another batch raced it. */
+/** @brief Store a batch in one transaction: again guarded if another batch raced it, and
+ * again at once (a few times) if PostgreSQL broke a wait cycle by ending it. */
 cl_write_status_t cl_writer_commit(cl_writer_t *w, cl_batch_t *b, char *err, size_t errsize)
 {
-    w->id_race = 0;
-    cl_write_status_t st = commit_once(w, b, 0, err, errsize);
-    if (st != CL_WRITE_RETRY || !w->id_race)
-        return st;
-    cl_log_info("a batch of another partition stored one of this batch's event ids meanwhile; "
-                "storing the batch again, skipping stored ids",
-                "batches=%ld", w->batches);
-    return commit_once(w, b, 1, err, errsize);
+    int guarded = 0;
+    for (int attempt = 0;; attempt++) {
+        w->id_race = w->deadlock = 0;
+        cl_write_status_t st = commit_once(w, b, guarded, err, errsize);
+        if (st != CL_WRITE_RETRY || attempt == 3 || (!w->id_race && !w->deadlock))
+            return st;
+        if (w->id_race) {
+            cl_log_info("a batch of another partition stored one of this batch's event ids "
+                        "meanwhile; storing the batch again, skipping stored ids",
+                        "batches=%ld", w->batches);
+            guarded = 1;
+        } else {
+            cl_log_info("postgres ended this batch to break a wait cycle; the other batch went "
+                        "on, storing this one again",
+                        "batches=%ld", w->batches);
+        }
+    }
 }

@@ -355,6 +355,141 @@ static void test_many_workers(void)
     cl_it_teardown(&it);
 }
 
+#define MEET_ENV   "\"schema\":\"careledger/1\",\"occurred_at\":\"2020-02-01T08:00:00+08:00\""
+#define MEET_CROSS "pg_advisory_xact_lock(hashtextextended('careledger.cross-partition', 0))"
+
+/* A Jilin hospital and two of its nurses: M1 works one shift that is cancelled; M2 leaves
+ * for Wuhan on 02-16 and comes back on 02-20 (five deployment days). */
+static const char MEET_REGS[] =
+    "{" MEET_ENV ",\"event_id\":\"m-u\",\"type\":\"unit.registered\",\"unit_id\":\"U-M\","
+    "\"name\":\"县医院\",\"region\":\"220102\",\"kind\":\"hospital\",\"level\":\"county\"}\n"
+    "{" MEET_ENV ",\"event_id\":\"m-r1\",\"type\":\"worker.registered\",\"worker_id\":\"M1\","
+    "\"unit_id\":\"U-M\",\"role\":\"nurse\",\"staff\":\"contract\",\"children\":0,\"elders\":0}\n"
+    "{" MEET_ENV ",\"event_id\":\"m-r2\",\"type\":\"worker.registered\",\"worker_id\":\"M2\","
+    "\"unit_id\":\"U-M\",\"role\":\"nurse\",\"staff\":\"contract\",\"children\":0,\"elders\":0}\n";
+static const char MEET_SHIFT[] =
+    "{" MEET_ENV ",\"event_id\":\"m-s1\",\"type\":\"shift.completed\",\"worker_id\":\"M1\","
+    "\"unit_id\":\"U-M\",\"start\":\"2020-02-03T08:00:00+08:00\","
+    "\"end\":\"2020-02-03T16:00:00+08:00\",\"exposure\":\"direct\"}\n";
+static const char MEET_CANCEL[] =
+    "{" MEET_ENV ",\"event_id\":\"m-c1\",\"type\":\"shift.cancelled\",\"cancels\":\"m-s1\"}\n";
+static const char MEET_START[] =
+    "{" MEET_ENV ",\"event_id\":\"m-d1\",\"type\":\"deployment.started\",\"deployment_id\":"
+    "\"M-D\",\"worker_id\":\"M2\",\"team\":\"吉林援鄂医疗队\",\"destination\":\"武汉\","
+    "\"date\":\"2020-02-16\"}\n";
+static const char MEET_END[] =
+    "{" MEET_ENV ",\"event_id\":\"m-d2\",\"type\":\"deployment.ended\",\"deployment_id\":\"M-D\","
+    "\"date\":\"2020-02-20\"}\n";
+
+/** @brief Write @p text to DIR/NAME.jsonl and ingest it in the background into @p p. */
+static int ingest_async(cl_it_t *it, const char *name, const char *text, cl_proc_t *p)
+{
+    char path[400], cmd[1200];
+    snprintf(path, sizeof path, "%s/%s.jsonl", it->dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    if (fclose(f) != 0)
+        return -1;
+    snprintf(cmd, sizeof cmd, "exec '%s' ingest-file '%s' --config '%s' >>'%s/%s.log' 2>&1",
+             cl_it_bin(), path, it->config, it->dir, name);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    return cl_proc_spawn(p, argv);
+}
+
+/** @brief Wait up to 30 s until @p n ingest sessions wait on a lock of kind @p event. */
+static int ingest_waiting(cl_it_t *it, const char *event, int n)
+{
+    char sql[300], want[16];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+             "'careledger-ingest' AND wait_event_type = 'Lock' AND wait_event = '%s'",
+             event);
+    snprintf(want, sizeof want, "%d", n);
+    for (int i = 0; i < 300; i++) {
+        if (strcmp(cl_it_sql(it, sql), want) == 0)
+            return 1;
+        usleep(100 * 1000);
+    }
+    return 0;
+}
+
+/* Two batches in flight at once, one storing an event and the other naming it (a shift and
+ * its cancellation, a departure and its return), which neither sees uncommitted
+ * (DECISIONS 148). A session holding the cross-partition lock exclusively stops the batch
+ * @p first right before its aggregates; the batch @p second then starts and must wait on it
+ * (@p wait: on its transaction, "transactionid", or on the cross-partition lock after giving
+ * up the rendezvous, "advisory"). Released, both finish, and the figures count the
+ * cancellation or the return whichever order they committed in. */
+static void meet(const char *name, const char *first, const char *second, const char *wait,
+                 const char *sql, const char *want)
+{
+    cl_it_t it;
+    cl_proc_t a, b;
+    char conninfo[128], path[400], args[500];
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, name, 0, 1), 0);
+    snprintf(path, sizeof path, "%s/regs.jsonl", it.dir);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(MEET_REGS, f);
+    fclose(f);
+    snprintf(args, sizeof args, "ingest-file '%s'", path);
+    CU_ASSERT_EQUAL_FATAL(cl_it_cli(&it, args), 0);
+    snprintf(conninfo, sizeof conninfo, "dbname=%s", it.name);
+    PGconn *other = PQconnectdb(conninfo);
+    CU_ASSERT_EQUAL_FATAL(PQstatus(other), CONNECTION_OK);
+    CU_ASSERT_EQUAL(exec_on(other, "BEGIN"), 0);
+    PGresult *r = PQexec(other, "SELECT " MEET_CROSS);
+    CU_ASSERT_EQUAL(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    CU_ASSERT_EQUAL_FATAL(ingest_async(&it, "first", first, &a), 0);
+    CU_ASSERT_TRUE(ingest_waiting(&it, "advisory", 1));
+    CU_ASSERT_EQUAL_FATAL(ingest_async(&it, "second", second, &b), 0);
+    CU_ASSERT_TRUE(strcmp(wait, "advisory") == 0
+                       ? ingest_waiting(&it, "advisory", 2)
+                       : ingest_waiting(&it, wait, 1) && ingest_waiting(&it, "advisory", 1));
+    CU_ASSERT_EQUAL(exec_on(other, "COMMIT"), 0);
+    PQfinish(other);
+    CU_ASSERT_EQUAL(wait_exit(&a, 60), 0);
+    CU_ASSERT_EQUAL(wait_exit(&b, 60), 0);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT sum(accepted) FROM careledger.offsets"), "5");
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, sql), want);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
+    if (strcmp(wait, "advisory") == 0) {
+        char cmd[600];
+        snprintf(cmd, sizeof cmd,
+                 "grep -q 'waits for every batch in flight instead' '%s/second.log'", it.dir);
+        CU_ASSERT_EQUAL(system(cmd), 0);
+    }
+    cl_it_teardown(&it);
+}
+
+#define M1_DAYS "SELECT count(*) FROM careledger.worker_days WHERE worker_id = 'M1'"
+#define M2_DAYS                                                                                    \
+    "SELECT count(*) FROM careledger.worker_days WHERE worker_id = 'M2' AND kind = 'deployed'"
+
+/* The cancelling batch holds a placeholder under the shift's id: the shift's insert waits
+ * for it, then sees the cancellation. */
+static void test_meet_cancel_first(void)
+{
+    meet("it_meet_c1", MEET_CANCEL, MEET_SHIFT, "transactionid", M1_DAYS, "0");
+}
+
+/* The shift is in flight: the cancelling batch gives up waiting on it after 50 ms and takes
+ * the cross-partition lock exclusively, after the shift's batch. */
+static void test_meet_shift_first(void)
+{
+    meet("it_meet_s1", MEET_SHIFT, MEET_CANCEL, "advisory", M1_DAYS, "0");
+}
+
+/* A departure and its return meet on the deployment's key, in either order. */
+static void test_meet_deployment(void)
+{
+    meet("it_meet_e1", MEET_END, MEET_START, "advisory", M2_DAYS, "5");
+    meet("it_meet_d1", MEET_START, MEET_END, "advisory", M2_DAYS, "5");
+}
+
 /** @brief Remove the generated stream at exit. */
 static void remove_stream(void)
 {
@@ -375,6 +510,9 @@ int cl_test_register(void)
         {"ingest-file twice adds nothing", test_ingest_file_twice},
         {"an event id stored by another session during the batch", test_id_race},
         {"one batch of 30,000 workers", test_many_workers},
+        {"a cancellation in flight before its shift's batch", test_meet_cancel_first},
+        {"a shift in flight before its cancellation's batch", test_meet_shift_first},
+        {"a departure and its return in flight together", test_meet_deployment},
         {NULL, NULL}};
     snprintf(stream_dir, sizeof stream_dir, "/tmp/cl-stream-%d", (int)getpid());
     char cmd[300];
