@@ -105,18 +105,19 @@ static const char SQL_CLASSIFY[] =
  * savepoint) and takes the cross-partition lock exclusively instead (SQL_FALL_BACK), which
  * orders it against every batch as before DECISIONS 148. */
 static const char SQL_RENDEZVOUS[] =
-    "SAVEPOINT rendezvous; SET LOCAL lock_timeout = '50ms'; WITH ins AS (INSERT INTO "
-    "careledger.events (event_id, type, "
-    "fingerprint, occurred_at, "
-    "src_topic, src_partition, src_offset, payload) SELECT k.key, 'rendezvous', '\\x', 'epoch', "
-    "'', -1, -1, '' FROM (SELECT s.cancels AS key FROM stage s WHERE s.first AND "
-    "s.type = 'shift.cancelled' AND NOT EXISTS (SELECT 1 FROM careledger.events e "
-    "WHERE e.event_id = s.cancels OFFSET 0) UNION SELECT '~deployment:' || s.deployment_id "
-    "FROM stage s WHERE s.first AND s.type IN ('deployment.started', 'deployment.ended')) k "
+    "SAVEPOINT rendezvous; SET LOCAL lock_timeout = '50ms'; "
+    "WITH ins AS (INSERT INTO careledger.events (event_id, type, fingerprint, occurred_at, "
+    "src_topic, src_partition, src_offset, payload) "
+    "SELECT k.key, 'rendezvous', '\\x', 'epoch', '', -1, -1, '' FROM ("
+    "SELECT s.cancels AS key FROM stage s WHERE s.first AND s.type = 'shift.cancelled' "
+    "AND NOT EXISTS (SELECT 1 FROM careledger.events e WHERE e.event_id = s.cancels OFFSET 0) "
+    "UNION SELECT '~deployment:' || s.deployment_id FROM stage s WHERE s.first "
+    "AND s.type IN ('deployment.started', 'deployment.ended')) k "
     "ORDER BY k.key ON CONFLICT (event_id) DO NOTHING RETURNING event_id) "
     "INSERT INTO stage_rdv SELECT event_id FROM ins; "
     "DELETE FROM careledger.events WHERE event_id = ANY (ARRAY(SELECT event_id FROM stage_rdv)) "
-    "AND type = 'rendezvous'; SET LOCAL lock_timeout TO DEFAULT";
+    "AND type = 'rendezvous'; "
+    "SET LOCAL lock_timeout TO DEFAULT; RELEASE SAVEPOINT rendezvous";
 /* Read by the aggregates' SQL_CROSS_NEEDED (agg.c); SET LOCAL ends with the transaction. */
 static const char SQL_FALL_BACK[] =
     "ROLLBACK TO SAVEPOINT rendezvous; SET LOCAL careledger.cross_exclusive = 'on'";
