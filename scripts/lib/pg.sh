@@ -2,6 +2,7 @@
 # A throwaway PostgreSQL 15 cluster on a unix socket, for tests and the demo.
 # Source this file, call cl_pg_start DIR_PREFIX, and cl_pg_stop on exit.
 # cl_pg_start exports PGHOST, PGPORT, PGUSER and PGDATABASE.
+# CL_PG_SHARED_BUFFERS sizes the server's cache (default 256MB), for experiments.
 
 CL_PG_BIN=${CL_PG_BIN:-/usr/lib/postgresql/15/bin}
 CL_PG_DIR=${CL_PG_DIR:-}
@@ -28,7 +29,7 @@ cl_pg_start() {
     --encoding=UTF8 --locale=C.UTF-8 >"$CL_PG_DIR/initdb.log" 2>&1 \
     || { cat "$CL_PG_DIR/initdb.log" >&2; return 1; }
   cl_pg_as_owner "$CL_PG_BIN/pg_ctl" -D "$CL_PG_DIR/data" -l "$CL_PG_DIR/server.log" -w -t 60 \
-    -o "-k $CL_PG_DIR -p $port -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB" \
+    -o "-k $CL_PG_DIR -p $port -c listen_addresses='' -c max_connections=200 -c shared_buffers=${CL_PG_SHARED_BUFFERS:-256MB}" \
     start >/dev/null || { cat "$CL_PG_DIR/server.log" >&2; return 1; }
   export PGHOST=$CL_PG_DIR PGPORT=$port PGUSER=postgres PGDATABASE=postgres CL_PG_DIR
   echo "postgres: throwaway cluster at $CL_PG_DIR (port $port)"
