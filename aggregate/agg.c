@@ -1118,9 +1118,10 @@ static int put_settings(PGconn *c, const cl_policy_set_t *set, char *err, size_t
  * event of another partition needs no such wait: the writer's rendezvous on the named
  * event's key (SQL_RENDEZVOUS in writer.c, DECISIONS 148) makes this batch either see that
  * event or be seen by the batch that stores it, and the worker's own lock orders the batches
- * that recompute that worker; a batch whose rendezvous PostgreSQL broke as a deadlock sets
- * careledger.cross_exclusive (SQL_FALL_BACK) and takes the lock exclusively. Taken before the
- * affected workers are found, and before any worker lock, so the lock order stays global. */
+ * that recompute that worker; a batch whose rendezvous met a named event in flight (a lock
+ * timeout or a deadlock) sets careledger.cross_exclusive (SQL_FALL_BACK) and takes the lock
+ * exclusively. Taken before the affected workers are found, and before any worker lock, so
+ * the lock order stays global. */
 static const char SQL_CROSS_NEEDED[] =
     "SELECT coalesce(current_setting('careledger.cross_exclusive', true), '') = 'on' OR "
     "EXISTS (SELECT 1 FROM " SRC_BATCH " b WHERE b.type IN "
