@@ -260,13 +260,14 @@ static const char SQL_CLEAR_DAYS[] =
 static const char SQL_CLEAR_OPEN[] =
     "DELETE FROM careledger.open_deployments o USING agg_workers a "
     "WHERE o.worker_id = a.worker_id AND a.whole";
-static const char SQL_COPY_DAYS[] =
-    "COPY careledger.worker_days (worker_id, date, kind, unit_id, policy_id, admitted, frontline, "
-    "designated, subsidy_fen, perf_fen, shift_event_id, deployment_id) FROM STDIN";
-/* The same rows again into agg_new, from which the summaries are maintained. */
-static const char SQL_COPY_NEW[] =
-    "COPY agg_new (worker_id, date, kind, unit_id, policy_id, admitted, frontline, designated, "
-    "subsidy_fen, perf_fen, shift_event_id, deployment_id) FROM STDIN";
+/* The recomputed worker-days go to agg_new while they are computed (a batch's are never all
+ * held in memory), then from there to worker_days; the summaries are maintained from agg_new. */
+#define DAY_COLS                                                                                   \
+    "worker_id, date, kind, unit_id, policy_id, admitted, frontline, designated, subsidy_fen, "    \
+    "perf_fen, shift_event_id, deployment_id"
+static const char SQL_COPY_NEW[] = "COPY agg_new (" DAY_COLS ") FROM STDIN";
+static const char SQL_INSERT_DAYS[] =
+    "INSERT INTO careledger.worker_days (" DAY_COLS ") SELECT " DAY_COLS " FROM agg_new";
 static const char SQL_COPY_OPEN[] =
     "COPY careledger.open_deployments (worker_id, deployment_id, from_date, unit_id, policy_id, "
     "subsidy_fen, perf_fen, frontline) FROM STDIN";
@@ -676,28 +677,63 @@ static int parent_cb(void *ctx, const char *code, char parent[CL_REGION_LEN])
     return 0;
 }
 
-/** @brief COPY a buffer into a table. */
-static int copy_rows(PGconn *c, const char *sql, const cl_buf_t *b, char *err, size_t errsize)
+/* COPY text goes to the server in pieces of this size (as ingest/writer.c's COPY_CHUNK): libpq
+ * holds one CopyData message whole in its output buffer, which it never shrinks, so one
+ * message of a batch's worker-days kept that many bytes per connection for good. */
+#define COPY_CHUNK ((size_t)1 << 20)
+
+/** @brief Start COPY @p sql on @p c; 0, or -1 with the error. */
+static int copy_begin(PGconn *c, const char *sql, char *err, size_t errsize)
 {
-    if (!b->len)
-        return 0;
     PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-        snprintf(err, errsize, "%s", PQresultErrorMessage(r));
-        PQclear(r);
-        return -1;
-    }
-    PQclear(r);
-    int ok = PQputCopyData(c, b->p, (int)b->len) == 1;
-    PQputCopyEnd(c, ok ? NULL : "client error");
-    r = PQgetResult(c);
-    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    int ok = PQresultStatus(r) == PGRES_COPY_IN;
     if (!ok)
         snprintf(err, errsize, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+/** @brief Send @p b's rows to the COPY in progress in COPY_CHUNK pieces and empty it; 0 or -1. */
+static int copy_send(PGconn *c, cl_buf_t *b, char *err, size_t errsize)
+{
+    for (size_t off = 0; off < b->len; off += COPY_CHUNK) {
+        size_t n = b->len - off < COPY_CHUNK ? b->len - off : COPY_CHUNK;
+        if (PQputCopyData(c, b->p + off, (int)n) != 1) {
+            snprintf(err, errsize, "%s", PQerrorMessage(c));
+            return -1;
+        }
+    }
+    cl_buf_reset(b);
+    return 0;
+}
+
+/** @brief End the COPY in progress, failing it with @p fail when set; 0 when it stored its rows,
+ * else -1 with the error (@p fail's own when given). */
+static int copy_end(PGconn *c, const char *fail, char *err, size_t errsize)
+{
+    int ok = PQputCopyEnd(c, fail) == 1;
+    PGresult *r = PQgetResult(c);
+    ok = ok && !fail && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok && !fail)
+        snprintf(err, errsize, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
     PQclear(r);
     while ((r = PQgetResult(c)))
         PQclear(r);
     return ok ? 0 : -1;
+}
+
+/** @brief COPY a buffer into a table (nothing when it is empty); 0 or -1 with the error. */
+static int copy_rows(PGconn *c, const char *sql, cl_buf_t *b, char *err, size_t errsize)
+{
+    if (!b->len)
+        return 0;
+    if (copy_begin(c, sql, err, errsize))
+        return -1;
+    if (copy_send(c, b, err, errsize)) {
+        copy_end(c, "client error", err, errsize);
+        return -1;
+    }
+    return copy_end(c, NULL, err, errsize);
 }
 
 /** @brief Append a COPY text field (ids and policy ids need no escaping beyond these). */
@@ -894,7 +930,7 @@ static int recompute(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, long *n
                      size_t errsize)
 {
     PGresult *wr = NULL, *sr = NULL, *dr = NULL, *r = NULL;
-    int rc = -1;
+    int rc = -1, copying = 0;
     PQclear(a->units_res);
     PQclear(a->regions_res);
     a->units_res = a->regions_res = NULL;
@@ -945,6 +981,9 @@ static int recompute(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, long *n
     }
     cl_buf_reset(&a->days);
     cl_buf_reset(&a->open);
+    if (copy_begin(c, SQL_COPY_NEW, err, errsize))
+        goto done;
+    copying = 1;
     /* Workers, shifts and deployments are all ordered by worker_id: walk them together. */
     int si = 0, di = 0;
     for (int i = 0; i < nw; i++) {
@@ -971,13 +1010,21 @@ static int recompute(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, long *n
         if (cl_rules_worker_days(&in, &a->out) != 0)
             goto oom;
         emit(a, wid, whole, a->win_lo[i], a->win_hi[i]);
+        if (a->days.oom)
+            goto oom;
+        if (a->days.len >= COPY_CHUNK && copy_send(c, &a->days, err, errsize))
+            goto done;
     }
     if (a->days.oom || a->open.oom)
         goto oom;
-    if (!(r = with_windows(a, c, SQL_CLEAR_DAYS, 0, err, errsize)) ||
-        exec_ok(c, SQL_CLEAR_OPEN, err, errsize) ||
-        copy_rows(c, SQL_COPY_DAYS, &a->days, err, errsize) ||
-        copy_rows(c, SQL_COPY_NEW, &a->days, err, errsize) ||
+    copying = 0;
+    if (copy_send(c, &a->days, err, errsize)) {
+        copy_end(c, "client error", err, errsize);
+        goto done;
+    }
+    if (copy_end(c, NULL, err, errsize) ||
+        !(r = with_windows(a, c, SQL_CLEAR_DAYS, 0, err, errsize)) ||
+        exec_ok(c, SQL_CLEAR_OPEN, err, errsize) || exec_ok(c, SQL_INSERT_DAYS, err, errsize) ||
         copy_rows(c, SQL_COPY_OPEN, &a->open, err, errsize) ||
         exec_ok(c, SQL_SUMMARIZE, err, errsize))
         goto done;
@@ -987,6 +1034,8 @@ static int recompute(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, long *n
 oom:
     snprintf(err, errsize, "out of memory recomputing worker-days");
 done:
+    if (copying) /* ended unfinished, so that the connection takes the rollback */
+        copy_end(c, "worker-days not computed", err, errsize);
     PQclear(r);
     PQclear(wr);
     PQclear(sr);
