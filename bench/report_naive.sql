@@ -2,7 +2,8 @@
 -- way, by GROUP BY over the raw facts (careledger.events) alone, without the
 -- rules (no R1/R2 day counting, no policies, no as-of corrections). It prices
 -- reading raw facts at report time; the reports read the aggregates instead.
--- Variables: :'d' (the report date), :'month' (YYYY-MM-01), :'province' and
+-- Variables: :'d' (the report date), :'month' (YYYY-MM-01), :'mid' and
+-- :'midmonth' (finance15: a day inside a month, and that month), :'province' and
 -- :'compare' (region codes, 2-digit prefixes of GB/T 2260).
 \timing off
 SET search_path = careledger;
@@ -34,6 +35,20 @@ GROUP BY w.unit_id \g /dev/null
 SELECT coalesce(e.unit_id, w.unit_id), sum(e.amount_fen)
 FROM events e LEFT JOIN workers w USING (worker_id)
 WHERE e.type = 'subsidy.paid' AND e.period = :'month'::date AND e.date <= :'d'
+GROUP BY 1 \g /dev/null
+\timing off
+
+\echo naive finance15
+\timing on
+-- The same as of a day inside the month.
+SELECT w.unit_id, count(DISTINCT (e.worker_id, (e.start_at AT TIME ZONE 'Asia/Shanghai')::date))
+FROM events e JOIN workers w USING (worker_id) JOIN units u ON u.unit_id = w.unit_id
+WHERE e.type = 'shift.completed' AND e.start_at >= :'midmonth'::date
+  AND e.start_at < (:'mid'::date + 1) AND u.region LIKE left(:'province', 2) || '%'
+GROUP BY w.unit_id \g /dev/null
+SELECT coalesce(e.unit_id, w.unit_id), sum(e.amount_fen)
+FROM events e LEFT JOIN workers w USING (worker_id)
+WHERE e.type = 'subsidy.paid' AND e.period = :'midmonth'::date AND e.date <= :'mid'
 GROUP BY 1 \g /dev/null
 \timing off
 
