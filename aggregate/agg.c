@@ -362,19 +362,33 @@ static const char SQL_SUMMARIZE[] =
     "OFFSET 0) s ON CONFLICT DO NOTHING), "
     "mp AS (INSERT INTO agg_marks_mp (worker_id, month) SELECT f.worker_id, f.month FROM mf f "
     "  WHERE f.moved AND NOT f.flip ON CONFLICT DO NOTHING), "
-    "hd AS (SELECT h.unit_id, h.date, sum(h.n) AS n FROM ("
-    "  SELECT s.h1 AS unit_id, d.date, d.s AS n FROM d JOIN ws s USING (worker_id) "
-    "  WHERE s.existed AND s.h1 IS NOT NULL AND s.h1 = s.h0 "
-    "  UNION ALL SELECT s.h0, g::date, -1 FROM ws s CROSS JOIN LATERAL unnest(s.s0) r "
+    "hd AS (SELECT h.unit_id, h.date, sum(h.n) AS n, sum(h.fen) AS fen FROM ("
+    "  SELECT s.h1 AS unit_id, d.date, d.s AS n, d.s * d.subsidy_fen AS fen FROM d "
+    "  JOIN ws s USING (worker_id) WHERE s.existed AND s.h1 IS NOT NULL AND s.h1 = s.h0 "
+    "  UNION ALL SELECT s.h0, g::date, -1, 0 FROM ws s CROSS JOIN LATERAL unnest(s.s0) r "
     "  CROSS JOIN LATERAL generate_series(lower(r)::timestamp, (upper(r) - 1)::timestamp, "
     "  interval '1 day') g WHERE s.h0 IS NOT NULL AND s.h0 IS DISTINCT FROM s.h1 "
-    "  UNION ALL SELECT s.h1, g::date, 1 FROM ws s CROSS JOIN LATERAL unnest(s.days) r "
+    "  UNION ALL SELECT s.h1, g::date, 1, 0 FROM ws s CROSS JOIN LATERAL unnest(s.days) r "
     "  CROSS JOIN LATERAL generate_series(lower(r)::timestamp, (upper(r) - 1)::timestamp, "
-    "  interval '1 day') g WHERE s.h1 IS NOT NULL AND s.h0 IS DISTINCT FROM s.h1) h "
-    "  GROUP BY 1, 2 HAVING sum(h.n) <> 0) "
-    "INSERT INTO careledger.home_days AS t (unit_id, date, workers) "
-    "SELECT hd.unit_id, hd.date, hd.n FROM hd ORDER BY 1, 2 "
-    "ON CONFLICT (unit_id, date) DO UPDATE SET workers = t.workers + EXCLUDED.workers";
+    "  interval '1 day') g WHERE s.h1 IS NOT NULL AND s.h0 IS DISTINCT FROM s.h1 "
+    /* Earnings (DECISIONS 151): a new worker's are this batch's rows; a moved worker's new
+     * home gains each stored worker-day's subsidy, and the old loses what it had, the stored
+     * ones less this batch's net change. */
+    "  UNION ALL SELECT s.h1, d.date, 0, d.s * d.subsidy_fen FROM d JOIN ws s USING (worker_id) "
+    "  WHERE NOT s.existed AND s.h1 IS NOT NULL "
+    "  UNION ALL SELECT CASE WHEN y.k = 1 THEN s.h1 ELSE s.h0 END, y.date, 0, y.k * y.fen "
+    "  FROM ws s CROSS JOIN LATERAL (SELECT w.date, w.subsidy_fen AS fen "
+    "    FROM careledger.worker_days w WHERE w.worker_id = s.worker_id OFFSET 0) w "
+    "  CROSS JOIN LATERAL (VALUES (1, w.date, w.fen), (-1, w.date, w.fen)) y (k, date, fen) "
+    "  WHERE s.existed AND s.h0 IS DISTINCT FROM s.h1 "
+    "  AND CASE WHEN y.k = 1 THEN s.h1 ELSE s.h0 END IS NOT NULL "
+    "  UNION ALL SELECT s.h0, d.date, 0, d.s * d.subsidy_fen FROM d JOIN ws s USING (worker_id) "
+    "  WHERE s.existed AND s.h0 IS NOT NULL AND s.h0 IS DISTINCT FROM s.h1) h "
+    "  GROUP BY 1, 2 HAVING sum(h.n) <> 0 OR sum(h.fen) <> 0) "
+    "INSERT INTO careledger.home_days AS t (unit_id, date, workers, subsidy_fen) "
+    "SELECT hd.unit_id, hd.date, hd.n, hd.fen FROM hd ORDER BY 1, 2 "
+    "ON CONFLICT (unit_id, date) DO UPDATE SET workers = t.workers + EXCLUDED.workers, "
+    "subsidy_fen = t.subsidy_fen + EXCLUDED.subsidy_fen";
 
 /* quality_ids (schema 8) from a source of accepted events: ids named while not registered
  * (grouped first, then looked up once each), and every family delivered to; the rows of ids

@@ -44,6 +44,12 @@ static const char SQL_ARREARS[] =
     "SELECT unit_id, sum(arrears_fen), sum(overpaid_fen) "
     "FROM careledger.worker_months($2) WHERE month = $3::date "
     "AND unit_id IN (SELECT x.unit_id FROM careledger.units_under($1) x) GROUP BY unit_id";
+/* The same as of a day inside the month (DECISIONS 151): the units' earnings to D less what
+ * the workers with a payment settled, rather than every worker's days to D one by one. */
+static const char SQL_ARREARS_INSIDE[] =
+    "SELECT unit_id, arrears_fen, overpaid_fen "
+    "FROM careledger.month_arrears_inside($2, $3::date) "
+    "WHERE unit_id IN (SELECT x.unit_id FROM careledger.units_under($1) x)";
 
 /* Budgets under the jurisdiction: a unit's own, or a region's at or below it (budgets_under()
  * computes only those; the filter states which, as budgets_at() would be filtered). */
@@ -231,12 +237,15 @@ int cl_rpt_finance_build(PGconn *c, cl_rpt_par_t *par, const char *region, int32
     out->month = month;
     out->date = date;
     snprintf(out->totals.unit_id, sizeof out->totals.unit_id, "%s", region);
-    cl_rpt_query_t q[Q_COUNT] = {[Q_ARREARS] = {.sql = SQL_ARREARS, .n_params = 3},
-                                 [Q_DAILY_MONEY] = {.sql = SQL_DAILY_MONEY, .n_params = 3},
-                                 [Q_UNITS] = {.sql = SQL_UNITS, .n_params = 3},
-                                 [Q_BUDGETS] = {.sql = SQL_BUDGETS, .n_params = 2},
-                                 [Q_FUNDING] = {.sql = SQL_FUNDING, .n_params = 3},
-                                 [Q_NAME] = {.sql = CL_RPT_SQL_REGION_NAME, .n_params = 1}};
+    /* D inside the month, not its last day: some of its days lie after D. */
+    int inside = date >= cl_month_first_day(month) && date < cl_month_first_day(month + 1) - 1;
+    cl_rpt_query_t q[Q_COUNT] = {
+        [Q_ARREARS] = {.sql = inside ? SQL_ARREARS_INSIDE : SQL_ARREARS, .n_params = 3},
+        [Q_DAILY_MONEY] = {.sql = SQL_DAILY_MONEY, .n_params = 3},
+        [Q_UNITS] = {.sql = SQL_UNITS, .n_params = 3},
+        [Q_BUDGETS] = {.sql = SQL_BUDGETS, .n_params = 2},
+        [Q_FUNDING] = {.sql = SQL_FUNDING, .n_params = 3},
+        [Q_NAME] = {.sql = CL_RPT_SQL_REGION_NAME, .n_params = 1}};
     for (int i = 0; i < Q_COUNT; i++) {
         q[i].params[0] = region;
         q[i].params[1] = cl_date_format(date, d);

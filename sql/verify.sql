@@ -298,13 +298,17 @@ FROM (SELECT worker_id, home_unit, days, direct, deployed, designated, longest_r
       FROM careledger.worker_sets WHERE NOT isempty(days) EXCEPT ALL SELECT * FROM v_ws) x
 UNION ALL
 SELECT 'home_days', unit_id || ' ' || date, 'recomputed ' || x::text
-FROM (SELECT s.home_unit AS unit_id, d.date, count(*) FROM careledger.worker_days d
+FROM (SELECT s.home_unit AS unit_id, d.date, count(*), sum(d.subsidy_fen)
+      FROM careledger.worker_days d
       JOIN v_ws s USING (worker_id) WHERE s.home_unit IS NOT NULL GROUP BY 1, 2
-      EXCEPT ALL SELECT unit_id, date, workers FROM careledger.home_days WHERE workers <> 0) x
+      EXCEPT ALL SELECT unit_id, date, workers, subsidy_fen FROM careledger.home_days
+      WHERE workers <> 0 OR subsidy_fen <> 0) x
 UNION ALL
 SELECT 'home_days', unit_id || ' ' || date, 'stored ' || x::text
-FROM (SELECT unit_id, date, workers FROM careledger.home_days WHERE workers <> 0
-      EXCEPT ALL SELECT s.home_unit, d.date, count(*) FROM careledger.worker_days d
+FROM (SELECT unit_id, date, workers, subsidy_fen FROM careledger.home_days
+      WHERE workers <> 0 OR subsidy_fen <> 0
+      EXCEPT ALL SELECT s.home_unit, d.date, count(*), sum(d.subsidy_fen)
+      FROM careledger.worker_days d
       JOIN v_ws s USING (worker_id) WHERE s.home_unit IS NOT NULL GROUP BY 1, 2) x;
 
 -- quality_ids against the raw events: the rows data_quality() shows (ids still not

@@ -669,6 +669,109 @@ static void test_money_and_compliance(void)
         "null");
     for (int i = 0; i < n; i++)
         free(l[i]);
+    n = 0;
+
+    /* R7 as of a day inside its month by home unit (DECISIONS 151). OW (8 direct days at 300
+     * yuan, then 2 other at 200, from 02-01) is paid 1,000 yuan for February on 02-06 and
+     * 2,000 on 02-07. As of 02-05: 1,500 owed, nothing paid; 02-06: 1,800 earned less 1,000;
+     * 02-08: 2,400 earned, 3,000 paid, 600 overpaid. MV works at JL-U unregistered (home: the
+     * first unit credited), then registers at DL-U: the home, and the earnings, move. */
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"owq1\",\"type\":\"subsidy.paid\",\"worker_id\":\"OW\","
+        "\"unit_id\":\"JL-U2\",\"line\":\"temp_subsidy\",\"period\":\"2020-02\","
+        "\"amount_fen\":100000,\"date\":\"2020-02-06\",\"funding\":\"provincial\"}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"owq2\",\"type\":\"subsidy.paid\",\"worker_id\":\"OW\","
+        "\"unit_id\":\"JL-U2\",\"line\":\"temp_subsidy\",\"period\":\"2020-02\","
+        "\"amount_fen\":200000,\"date\":\"2020-02-07\",\"funding\":\"provincial\"}");
+    for (int d = 3; d <= 4; d++)
+        add(l, &n,
+            "{" ENV ",\"event_id\":\"mv%d\",\"type\":\"shift.completed\",\"worker_id\":\"MV\","
+            "\"unit_id\":\"JL-U\",\"start\":\"2020-02-%02dT08:00:00+08:00\","
+            "\"end\":\"2020-02-%02dT16:00:00+08:00\",\"exposure\":\"direct\"}",
+            d, d, d);
+    write_lines(&it, "inside.jsonl", l, NULL, n);
+    CU_ASSERT_EQUAL_FATAL(ingest(&it, "inside.jsonl"), 0);
+    static const char *const inside[][2] = {
+        {"2020-02-05", "150000/0"}, {"2020-02-06", "80000/0"}, {"2020-02-08", "0/60000"}};
+    for (int i = 0; i < 3; i++) {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "SELECT arrears_fen || '/' || overpaid_fen FROM careledger.worker_months('%s') "
+                 "WHERE worker_id = 'OW' AND month = '2020-02-01'",
+                 inside[i][0]);
+        CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, sql), inside[i][1]);
+    }
+    const char *mv_at_jl =
+        cl_it_sql(&it, "SELECT (SELECT sum(subsidy_fen) FROM careledger.home_days WHERE unit_id = "
+                       "'JL-U' AND date = '2020-02-03') = (SELECT sum(subsidy_fen) FROM "
+                       "careledger.worker_days WHERE date = '2020-02-03' AND worker_id IN "
+                       "('OW', 'MV'))");
+    CU_ASSERT_STRING_EQUAL(mv_at_jl, "t");
+    for (int i = 0; i < n; i++)
+        free(l[i]);
+    n = 0;
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"mvr\",\"type\":\"worker.registered\",\"worker_id\":\"MV\","
+        "\"unit_id\":\"DL-U\",\"role\":\"nurse\",\"staff\":\"contract\",\"children\":0,"
+        "\"elders\":0}");
+    write_lines(&it, "moved.jsonl", l, NULL, n);
+    CU_ASSERT_EQUAL_FATAL(ingest(&it, "moved.jsonl"), 0);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
+    CU_ASSERT_STRING_EQUAL(
+        cl_it_sql(&it, "SELECT (SELECT coalesce(sum(subsidy_fen), 0) FROM careledger.home_days "
+                       "WHERE unit_id = 'DL-U' AND date BETWEEN '2020-02-03' AND '2020-02-04') "
+                       "> 0 AND (SELECT sum(subsidy_fen) FROM careledger.home_days WHERE unit_id = "
+                       "'JL-U' AND date = '2020-02-03') = (SELECT subsidy_fen FROM "
+                       "careledger.worker_days WHERE date = '2020-02-03' AND worker_id = 'OW')"),
+        "t");
+    /* Through the statement: JL-U as of 02-08 (OW, and MV now at DL-U) and 02-06. */
+    {
+        char err[512], conninfo[96];
+        snprintf(conninfo, sizeof conninfo, "dbname=%s", it.name);
+        PGconn *c = cl_pg_connect(conninfo, "careledger-test", err, sizeof err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+        static const char *const ds[][3] = {{"2020-02-08", "0", "60000"},
+                                            {"2020-02-06", "80000", "0"}};
+        for (int i = 0; i < 2; i++) {
+            cl_rpt_finance_t fin;
+            int32_t month, day;
+            cl_month_parse("2020-02", &month);
+            cl_date_parse(ds[i][0], &day);
+            CU_ASSERT_EQUAL_FATAL(
+                cl_rpt_finance_build(c, NULL, "220000", month, day, &fin, err, sizeof err), 0);
+            CU_ASSERT_EQUAL(fin.n_units, 1);
+            CU_ASSERT_EQUAL(fin.units[0].arrears_fen, atoll(ds[i][1]));
+            CU_ASSERT_EQUAL(fin.units[0].overpaid_fen, atoll(ds[i][2]));
+            cl_rpt_finance_free(&fin);
+        }
+        PQfinish(c);
+    }
+    /* Every unit, at each kind of day inside a month, as worker_months() reads it. */
+    static const char *const days_in[] = {"2020-02-01", "2020-02-05", "2020-02-06", "2020-02-08",
+                                          "2020-02-15", "2020-02-28", "2020-03-10", "2020-03-19",
+                                          "2020-03-20", "2020-03-30"};
+    for (size_t i = 0; i < sizeof days_in / sizeof days_in[0]; i++) {
+        char sql[1024];
+        snprintf(sql, sizeof sql,
+                 "WITH m AS (SELECT date_trunc('month', '%s'::date::timestamp)::date AS m), "
+                 "ref AS (SELECT unit_id, sum(arrears_fen)::bigint AS a, sum(overpaid_fen)::bigint "
+                 "AS o FROM careledger.worker_months('%s') WHERE month = (SELECT m FROM m) "
+                 "AND unit_id IS NOT NULL GROUP BY 1 HAVING sum(arrears_fen) <> 0 OR "
+                 "sum(overpaid_fen) <> 0), got AS (SELECT unit_id, arrears_fen AS a, "
+                 "overpaid_fen AS o FROM careledger.month_arrears_inside('%s', (SELECT m FROM m)) "
+                 "WHERE arrears_fen <> 0 OR overpaid_fen <> 0) "
+                 "SELECT (SELECT count(*) FROM (SELECT * FROM ref EXCEPT ALL SELECT * FROM got) a) "
+                 "|| '/' || (SELECT count(*) FROM (SELECT * FROM got EXCEPT ALL SELECT * FROM ref) "
+                 "b) || '/' || (SELECT count(*) > 0 FROM ref)",
+                 days_in[i], days_in[i], days_in[i]);
+        const char *got = cl_it_sql(&it, sql);
+        if (strcmp(got, "0/0/true") != 0)
+            fprintf(stderr, "\n  month_arrears_inside as of %s: %s\n", days_in[i], got);
+        CU_ASSERT_STRING_EQUAL(got, "0/0/true");
+    }
+    for (int i = 0; i < n; i++)
+        free(l[i]);
     cl_it_teardown(&it);
 }
 
