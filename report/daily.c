@@ -16,7 +16,8 @@
 
 /* The KPIs from the summaries kept by ingest (schema 8): frontline workers from their
  * coverage marks, active workers from the home units' days, worker-days and entitlement
- * from the credited units' days. */
+ * from the credited units' days, temp_subsidy paid from the payments summed per unit and
+ * date (money_days, schema 9: a third of the rows of payments, half the pages). */
 static const char SQL_KPI[] =
     "WITH under AS " UNDER " "
     "SELECT "
@@ -24,9 +25,9 @@ static const char SQL_KPI[] =
     "(SELECT coalesce(sum(h.workers), 0) FROM careledger.home_days_to($2) h "
     "  WHERE h.date = $2 AND h.unit_id IN (SELECT unit_id FROM under)), "
     "w.n, w.fen, "
-    "(SELECT coalesce(sum(p.amount_fen), 0) FROM careledger.payments p WHERE p.line = "
-    "'temp_subsidy' "
-    "  AND p.date <= $2 AND p.unit_id IN (SELECT unit_id FROM under)), "
+    "(SELECT coalesce(sum(p.amount_fen), 0) FROM careledger.money_days p "
+    "  WHERE p.line = 'temp_subsidy' AND p.src = 'paid' AND p.date <= $2 "
+    "  AND p.unit_id IN (SELECT unit_id FROM under)), "
     "(SELECT to_char(max(watermark) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
     "  FROM careledger.offsets) "
     "FROM (SELECT coalesce(sum(x.days), 0) AS n, coalesce(sum(x.subsidy_fen), 0) AS fen "

@@ -422,6 +422,45 @@ static void test_daily_pdf_matches_json(void)
     cJSON_Delete(j);
 }
 
+/** @brief The daily ledger's temp_subsidy paid to D, worked by hand: 长春's 200 units pay
+ * February in full on 03-05, 吉林市's 100 half on 03-12. */
+static void test_daily_paid_to_date(void)
+{
+    setup_once();
+    /* Unit u worked u % 10 + 1 days at 300 yuan; each residue comes 20 times in 1..200 and
+     * 10 times in 201..300, and 1 + ... + 10 = 55. */
+    const struct {
+        const char *region, *date;
+        long long fen;
+    } want[] = {
+        {"220000", "2020-03-04", 0},
+        {"220000", "2020-03-05", 55LL * 20 * 30000},
+        {"220000", "2020-03-11", 55LL * 20 * 30000},
+        {"220000", "2020-03-12", 55LL * 20 * 30000 + 55LL * 10 * 15000},
+        {"220200", "2020-03-31", 55LL * 10 * 15000},
+        {"220300", "2020-03-31", 0},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char dir[400], args[160], p[600];
+        snprintf(dir, sizeof dir, "%s/daily-paid-%zu", it.dir, i);
+        snprintf(args, sizeof args, "daily --region %s --date %s --format json", want[i].region,
+                 want[i].date);
+        CU_ASSERT_EQUAL_FATAL(report(dir, args), 0);
+        snprintf(p, sizeof p, "%s/daily-%s-%s.json", dir, want[i].region, want[i].date);
+        char *s = cl_test_slurp(p, NULL);
+        cJSON *j = s ? cJSON_Parse(s) : NULL;
+        free(s);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+        const cJSON *paid = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "kpi"), "paid_fen");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(paid);
+        if ((long long)paid->valuedouble != want[i].fen)
+            fprintf(stderr, "\n  %s as of %s: paid %lld, want %lld\n", want[i].region, want[i].date,
+                    (long long)paid->valuedouble, want[i].fen);
+        CU_ASSERT_EQUAL((long long)paid->valuedouble, want[i].fen);
+        cJSON_Delete(j);
+    }
+}
+
 /** @brief The comparison: a row per city (四平 with nothing), ranked by paid/entitled. */
 static void test_compare(void)
 {
@@ -696,6 +735,7 @@ int cl_test_register(void)
     static const cl_test_t tests[] = {
         {"finance in every format, 300 units over pages", test_finance_all_formats},
         {"daily PDF figures equal the JSON; --lang en", test_daily_pdf_matches_json},
+        {"daily temp_subsidy paid to a date, by hand", test_daily_paid_to_date},
         {"district comparison", test_compare},
         {"gnuplot missing", test_gnuplot_missing},
         {"usage errors", test_usage_errors},
