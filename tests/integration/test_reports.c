@@ -168,6 +168,16 @@ static void setup_once(void)
     ready = 1;
 }
 
+/** @brief A JSON file parsed; NULL when it cannot be read or parsed. Owned by the caller
+ * (cJSON_Delete). */
+static cJSON *json_file(const char *path)
+{
+    char *s = cl_test_slurp(path, NULL);
+    cJSON *j = s ? cJSON_Parse(s) : NULL;
+    free(s);
+    return j;
+}
+
 /** @brief A unit's figures from the finance JSON: name, entitled and paid. */
 typedef struct unit_fig {
     char name[64];
@@ -178,9 +188,7 @@ typedef struct unit_fig {
 static int finance_units(const char *path, unit_fig_t *out, int max, long long *tot_ent,
                          long long *tot_paid, long long *tot_arrears)
 {
-    char *s = cl_test_slurp(path, NULL);
-    cJSON *j = s ? cJSON_Parse(s) : NULL;
-    free(s);
+    cJSON *j = json_file(path);
     if (!j)
         return -1;
     int n = 0;
@@ -355,9 +363,7 @@ static void test_daily_pdf_matches_json(void)
     CU_ASSERT_EQUAL_FATAL(
         report(dir, "daily --region 220000 --date 2020-03-01 --format pdf,json,html"), 0);
     snprintf(p, sizeof p, "%s/daily-220000-2020-03-01.json", dir);
-    char *s = cl_test_slurp(p, NULL);
-    cJSON *j = s ? cJSON_Parse(s) : NULL;
-    free(s);
+    cJSON *j = json_file(p);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     snprintf(p, sizeof p, "%s/daily-220000-2020-03-01.pdf", dir);
     char *text = run_out("pdftotext -raw '%s' -", p);
@@ -447,9 +453,7 @@ static void test_daily_paid_to_date(void)
                  want[i].date);
         CU_ASSERT_EQUAL_FATAL(report(dir, args), 0);
         snprintf(p, sizeof p, "%s/daily-%s-%s.json", dir, want[i].region, want[i].date);
-        char *s = cl_test_slurp(p, NULL);
-        cJSON *j = s ? cJSON_Parse(s) : NULL;
-        free(s);
+        cJSON *j = json_file(p);
         CU_ASSERT_PTR_NOT_NULL_FATAL(j);
         const cJSON *paid = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "kpi"), "paid_fen");
         CU_ASSERT_PTR_NOT_NULL_FATAL(paid);
@@ -471,9 +475,7 @@ static void test_compare(void)
                                       "json,html,pdf,csv"),
                           0);
     snprintf(p, sizeof p, "%s/compare-220000-2020-03-31.json", dir);
-    char *s = cl_test_slurp(p, NULL);
-    cJSON *j = s ? cJSON_Parse(s) : NULL;
-    free(s);
+    cJSON *j = json_file(p);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     const cJSON *regions = cJSON_GetObjectItem(j, "regions");
     CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(regions), 3);
