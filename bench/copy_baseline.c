@@ -157,7 +157,10 @@ static int copy_file(PGconn *c, const char *copy_sql, cl_decoder_t *dec, const c
             break;
         }
         cl_batch_msg_t *m = &b->msgs[b->n - 1];
-        int fresh = m->decoded ? idset_add(seen, m->ev.event_id) : 0;
+        char id[CL_ID_MAX + 1];
+        if (m->decoded)
+            snprintf(id, sizeof id, "%.*s", (int)m->id_len, m->row);
+        int fresh = m->decoded ? idset_add(seen, id) : 0;
         if (fresh < 0) {
             fprintf(stderr, "bench_copy: out of memory\n");
             rc = -1;

@@ -5,6 +5,7 @@
 #include "careledger/batch.h"
 
 #include "careledger/json.h"
+#include "careledger/writer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,9 +39,16 @@ void cl_batch_clear(cl_batch_t *b)
             m->key = NULL;
             m->key_cap = 0;
         }
-        if (m->ev.arena_cap > CL_BATCH_KEEP_BYTES + 64)
-            cl_event_release(&m->ev);
+        if (m->row_cap > CL_BATCH_KEEP_BYTES) {
+            free(m->row);
+            m->row = NULL;
+            m->row_cap = 0;
+        }
     }
+    if (b->ev.arena_cap > CL_BATCH_KEEP_BYTES + 64)
+        cl_event_release(&b->ev);
+    if (b->render.cap > CL_BATCH_KEEP_BYTES * 4)
+        cl_buf_free(&b->render);
     b->n = 0;
     b->nparts = 0;
     b->bytes = 0;
@@ -53,9 +61,11 @@ void cl_batch_free(cl_batch_t *b)
         free(b->msgs[i].key);
         free(b->msgs[i].payload);
         free(b->msgs[i].rej);
-        cl_event_release(&b->msgs[i].ev);
+        free(b->msgs[i].row);
     }
     free(b->msgs);
+    cl_event_release(&b->ev);
+    cl_buf_free(&b->render);
     size_t max = b->max;
     memset(b, 0, sizeof *b);
     b->max = max;
@@ -124,8 +134,16 @@ int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t pa
     m->part = (int)(p - b->parts);
     m->offset = offset;
     cl_reject_t rej;
-    m->decoded = cl_event_decode(dec, m->payload, len, &m->ev, &rej) == 0;
-    if (!m->decoded) {
+    m->decoded = cl_event_decode(dec, m->payload, len, &b->ev, &rej) == 0;
+    if (m->decoded) {
+        cl_buf_reset(&b->render);
+        cl_writer_render_row(&b->render, p->topic, partition, offset, &b->ev);
+        if (b->render.oom || copy_into(&m->row, &m->row_cap, b->render.p, b->render.len))
+            return -1;
+        m->row_len = b->render.len;
+        m->id_len = strlen(b->ev.event_id);
+        m->occurred_at = b->ev.occurred_at;
+    } else {
         if (!m->rej && !(m->rej = malloc(sizeof *m->rej)))
             return -1;
         *m->rej = rej;

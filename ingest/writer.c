@@ -384,10 +384,11 @@ static void col_instant(cl_buf_t *b, int present, int64_t us)
     col_text(b, present ? cl_instant_format(us, buf) : NULL);
 }
 
-/** @brief The columns of careledger.events of one decoded event, in EVENT_COLS order. */
-static void copy_event_cols(cl_buf_t *b, const cl_batch_part_t *p, const cl_batch_msg_t *m)
+/** @brief The columns of careledger.events of one decoded event, in EVENT_COLS order, all
+ * but the last (the message's own text). */
+void cl_writer_render_row(cl_buf_t *b, const char *topic, int32_t partition, int64_t offset,
+                          const cl_event_t *e)
 {
-    const cl_event_t *e = &m->ev;
     cl_event_type_t t = e->type;
     int has_date = t == CL_EV_DEPLOYMENT_STARTED || t == CL_EV_DEPLOYMENT_ENDED ||
                    t == CL_EV_BENEFIT_DELIVERED || t == CL_EV_SUBSIDY_PAID ||
@@ -399,9 +400,9 @@ static void copy_event_cols(cl_buf_t *b, const cl_batch_part_t *p, const cl_batc
     copy_bytea(b, e->fingerprint, sizeof e->fingerprint);
     col_instant(b, 1, e->occurred_at);
     col_text(b, e->source);
-    col_text(b, p->topic);
-    col_int(b, 1, p->partition);
-    col_int(b, 1, m->offset);
+    col_text(b, topic);
+    col_int(b, 1, partition);
+    col_int(b, 1, offset);
     col_text(b, e->code);
     col_text(b, e->name);
     col_text(b, e->parent);
@@ -440,14 +441,19 @@ static void copy_event_cols(cl_buf_t *b, const cl_batch_part_t *p, const cl_batc
     col_text(b, e->scope);
     col_date(b, t == CL_EV_BUDGET_ALLOCATED, e->from);
     col_date(b, t == CL_EV_BUDGET_ALLOCATED, e->to);
+}
+
+/** @brief The whole stage row of a decoded message: its rendered columns and its text. */
+static void copy_event_cols(cl_buf_t *b, const cl_batch_msg_t *m)
+{
+    cl_buf_add(b, m->row, m->row_len);
     col_text(b, m->payload);
 }
 
 /** @brief One staged row of a decoded event; @p first: the batch's first copy of its id. */
-static void copy_event(cl_buf_t *b, const cl_batch_part_t *p, const cl_batch_msg_t *m, size_t seq,
-                       int first)
+static void copy_event(cl_buf_t *b, const cl_batch_msg_t *m, size_t seq, int first)
 {
-    copy_event_cols(b, p, m);
+    copy_event_cols(b, m);
     cl_buf_putc(b, '\t');
     put_int(b, (int64_t)seq);
     cl_buf_add(b, first ? "\tt\n" : "\tf\n", 3);
@@ -460,18 +466,24 @@ void cl_writer_copy_rows(cl_buf_t *out, const cl_batch_t *b)
 {
     for (size_t i = 0; i < b->n; i++)
         if (b->msgs[i].decoded) {
-            copy_event_cols(out, &b->parts[b->msgs[i].part], &b->msgs[i]);
+            copy_event_cols(out, &b->msgs[i]);
             cl_buf_putc(out, '\n');
         }
 }
 
-/** @brief FNV-1a of an event id. */
-static size_t id_hash(const char *s)
+/** @brief FNV-1a of an event id of @p n bytes. */
+static size_t id_hash(const char *s, size_t n)
 {
     size_t h = 1469598103934665603ULL;
-    while (*s)
+    while (n--)
         h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
     return h;
+}
+
+/** @brief 1 when two decoded messages carry the same event_id. */
+static int same_id(const cl_batch_msg_t *a, const cl_batch_msg_t *b)
+{
+    return a->id_len == b->id_len && memcmp(a->row, b->row, a->id_len) == 0;
 }
 
 /** @brief Mark each decoded message that is the batch's first copy of its event_id; -1 OOM. */
@@ -492,9 +504,9 @@ static int mark_first(cl_writer_t *w, cl_batch_t *b, unsigned char *first)
         first[i] = 0;
         if (!b->msgs[i].decoded)
             continue;
-        const char *id = b->msgs[i].ev.event_id;
-        size_t k = id_hash(id) & (cap - 1);
-        while (w->seen[k] && strcmp(b->msgs[w->seen[k] - 1].ev.event_id, id) != 0)
+        const cl_batch_msg_t *m = &b->msgs[i];
+        size_t k = id_hash(m->row, m->id_len) & (cap - 1);
+        while (w->seen[k] && !same_id(&b->msgs[w->seen[k] - 1], m))
             k = (k + 1) & (cap - 1);
         if (!w->seen[k]) {
             w->seen[k] = i + 1;
@@ -608,7 +620,7 @@ static PGresult *copy_stage(cl_writer_t *w, const cl_batch_t *b, const unsigned 
     for (size_t i = 0; ok && i < b->n; i++) {
         if (!b->msgs[i].decoded)
             continue;
-        copy_event(&w->copy, &b->parts[b->msgs[i].part], &b->msgs[i], i, first[i]);
+        copy_event(&w->copy, &b->msgs[i], i, first[i]);
         if (w->copy.oom) {
             *oom = 1;
             ok = 0;
@@ -827,20 +839,22 @@ static cl_write_status_t commit_once(cl_writer_t *w, cl_batch_t *b, int guarded,
         switch (m->state) {
         case CL_MSG_ACCEPTED:
             p->accepted++;
-            if (m->ev.occurred_at > p->watermark)
-                p->watermark = m->ev.occurred_at;
+            if (m->occurred_at > p->watermark)
+                p->watermark = m->occurred_at;
             break;
         case CL_MSG_DUPLICATE:
             p->duplicates++;
             break;
         case CL_MSG_DEAD:
             p->dead++;
-            if (m->decoded)
+            if (m->decoded) {
+                char id[CL_ID_MAX + 1];
+                snprintf(id, sizeof id, "%.*s", (int)m->id_len, m->row);
                 copy_dead(&w->dead, w->group, p, m, "conflicting_duplicate",
                           "same event_id as an accepted event, different content; the first "
                           "accepted stays",
-                          m->ev.event_id);
-            else
+                          id);
+            } else
                 copy_dead(&w->dead, w->group, p, m, m->rej->code, m->rej->detail, NULL);
             break;
         }

@@ -3,8 +3,8 @@
  * @brief A batch of consumed messages, decoded as they are added, with the
  * offset range of each partition it covers.
  *
- * Message slots, their payload buffers and decoded events are reused from
- * one batch to the next: no allocation per message once the batch has
+ * Message slots, their payload buffers and rendered stage rows are reused
+ * from one batch to the next: no allocation per message once the batch has
  * reached its working size.
  */
 #ifndef CARELEDGER_BATCH_H
@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "careledger/buf.h"
 #include "careledger/event.h"
 
 #define CL_BATCH_MAX_PARTS  1024 /* also the partitions one worker may own */
@@ -32,9 +33,15 @@ typedef struct cl_batch_msg {
     size_t key_len, key_cap;
     char *payload; /* owned, reused */
     size_t len, cap;
-    int decoded; /* 1: ev is valid; 0: rej says why */
+    /* The decoded event as its stage row's columns up to the message's own text (COPY
+     * text, cl_writer_event_cols order less its last column), rendered once at decoding:
+     * a decoded cl_event_t and its strings cost twice as much held (DECISIONS 154). */
+    char *row; /* owned, reused */
+    size_t row_len, row_cap;
+    size_t id_len;       /* the event_id: the row's first id_len bytes (ids need no escape) */
+    int64_t occurred_at; /* UTC µs */
+    int decoded;         /* 1: row is valid; 0: rej says why */
     cl_msg_state_t state;
-    cl_event_t ev;
     cl_reject_t *rej; /* why it was rejected when decoded is 0; owned, made on the slot's
                          first rejection and reused (rejections are rare: 352 bytes a slot) */
 } cl_batch_msg_t;
@@ -54,8 +61,10 @@ typedef struct cl_batch {
     size_t n, cap;
     cl_batch_part_t parts[CL_BATCH_MAX_PARTS];
     size_t nparts;
-    size_t bytes; /* payload bytes held */
-    size_t max;   /* messages a batch is closed at (0: unknown): slots stop doubling there */
+    size_t bytes;  /* payload bytes held */
+    size_t max;    /* messages a batch is closed at (0: unknown): slots stop doubling there */
+    cl_event_t ev; /* each message is decoded here, then rendered into its slot's row */
+    cl_buf_t render;
 } cl_batch_t;
 
 /** @brief Initialise an empty batch (storage grows on demand). */

@@ -21,6 +21,7 @@
 
 #include "careledger/batch.h"
 #include "careledger/buf.h"
+#include "careledger/event.h"
 
 typedef enum cl_write_status {
     CL_WRITE_OK = 0,
@@ -90,6 +91,15 @@ const char *cl_writer_last_sqlstate(const cl_writer_t *w);
 
 /** The columns of careledger.events a batch stores, comma-separated. */
 extern const char cl_writer_event_cols[];
+
+/**
+ * @brief Append to @p out the COPY text of every column of cl_writer_event_cols but the last
+ * (the message's own text) for event @p e read from (@p topic, @p partition) at @p offset,
+ * tab-separated, without a line end: what a batch slot holds of a decoded message.
+ * Borrows all.
+ */
+void cl_writer_render_row(cl_buf_t *out, const char *topic, int32_t partition, int64_t offset,
+                          const cl_event_t *e);
 
 /**
  * @brief Append the COPY text rows (cl_writer_event_cols order) of every

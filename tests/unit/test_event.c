@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "careledger/batch.h"
+#include "careledger/buf.h"
 #include "careledger/event.h"
 #include "careledger/json.h"
 #include "careledger/time.h"
+#include "careledger/writer.h"
 #include "cltest.h"
 
 static cl_policy_set_t *policies;
@@ -689,6 +692,99 @@ static void test_reuse_and_ids(void)
     CU_ASSERT_TRUE(cl_event_id_valid(id));
 }
 
+/** @brief Column @p k (0-based) of a tab-separated COPY line into @p out. */
+static void column(const char *line, size_t len, int k, char *out, size_t outsize)
+{
+    const char *p = line, *end = line + len;
+    for (; k > 0 && p < end; p++)
+        if (*p == '\t')
+            k--;
+    const char *q = p;
+    while (q < end && *q != '\t' && *q != '\n')
+        q++;
+    snprintf(out, outsize, "%.*s", (int)(q - p), p);
+}
+
+static void test_batch_rows(void)
+{
+    /* A slot keeps its decoded message as the stage row's columns, rendered once: its id the
+     * row's first id_len bytes, its source and time where the writer and the staged COPY read
+     * them, free text escaped, a rejected message without a row; and a slot reused for a
+     * shorter message holds only that one's row. */
+    cl_batch_t b;
+    cl_batch_init(&b);
+    cl_batch_set_max(&b, 64);
+    size_t n = sizeof VALID / sizeof VALID[0];
+    char sqli[2048];
+    snprintf(sqli, sizeof sqli,
+             "{" ENV "\"event_id\":\"q1\",\"type\":\"shift.cancelled\",\"cancels\":\"s1\","
+             "\"reason\":\"" SQLI_JSON "\"}");
+    for (int round = 0; round < 2; round++) {
+        cl_batch_clear(&b);
+        for (size_t i = 0; i < n; i++) {
+            const char *msg = VALID[round ? n - 1 - i : i];
+            CU_ASSERT_EQUAL_FATAL(
+                cl_batch_add(&b, dec, "topic.a", 3, 90, 100 + (int64_t)i, "k", 1, msg, strlen(msg)),
+                0);
+        }
+        CU_ASSERT_EQUAL_FATAL(cl_batch_add(&b, dec, "topic.a", 3, 90, 200, NULL, 0, "{}", 2), 0);
+        CU_ASSERT_EQUAL_FATAL(
+            cl_batch_add(&b, dec, "topic.a", 3, 90, 201, NULL, 0, sqli, strlen(sqli)), 0);
+        CU_ASSERT_EQUAL(b.n, n + 2);
+        CU_ASSERT_FALSE(b.msgs[n].decoded);
+        for (size_t i = 0; i < b.n; i++) {
+            const cl_batch_msg_t *m = &b.msgs[i];
+            if (!m->decoded)
+                continue;
+            CU_ASSERT_EQUAL_FATAL(decode(m->payload), 0);
+            char got[512], want[512];
+            CU_ASSERT_EQUAL(m->id_len, strlen(ev.event_id));
+            CU_ASSERT_EQUAL(memcmp(m->row, ev.event_id, m->id_len), 0);
+            CU_ASSERT_EQUAL(m->row[m->id_len], '\t');
+            CU_ASSERT_EQUAL(m->occurred_at, ev.occurred_at);
+            /* Every column but the payload: 45 tabs between 46 columns. */
+            size_t tabs = 0;
+            for (size_t k = 0; k < m->row_len; k++)
+                tabs += m->row[k] == '\t';
+            CU_ASSERT_EQUAL(tabs, 45);
+            CU_ASSERT_EQUAL(strlen(m->row), m->row_len);
+            column(m->row, m->row_len, 1, got, sizeof got);
+            CU_ASSERT_STRING_EQUAL(got, cl_event_type_name(ev.type));
+            column(m->row, m->row_len, 2, got, sizeof got);
+            char hex[65];
+            snprintf(want, sizeof want, "\\\\x%s", cl_event_fingerprint_hex(&ev, hex));
+            CU_ASSERT_STRING_EQUAL(got, want);
+            column(m->row, m->row_len, 5, got, sizeof got);
+            CU_ASSERT_STRING_EQUAL(got, "topic.a");
+            column(m->row, m->row_len, 6, got, sizeof got);
+            CU_ASSERT_STRING_EQUAL(got, "3");
+            column(m->row, m->row_len, 7, got, sizeof got);
+            snprintf(want, sizeof want, "%lld", (long long)m->offset);
+            CU_ASSERT_STRING_EQUAL(got, want);
+            column(m->row, m->row_len, 15, got, sizeof got);
+            CU_ASSERT_STRING_EQUAL(got, ev.worker_id ? ev.worker_id : "\\N");
+        }
+        char got[512];
+        const cl_batch_msg_t *q = &b.msgs[n + 1];
+        column(q->row, q->row_len, 27, got, sizeof got);
+        CU_ASSERT_STRING_EQUAL(got, "'); DROP TABLE careledger.events; --\\t\\\\N\\n\\\\\"x");
+        /* The COPY lines: each decoded row, then the message's own text, escaped. */
+        cl_buf_t out = {0};
+        cl_writer_copy_rows(&out, &b);
+        CU_ASSERT_FALSE(out.oom);
+        size_t lines = 0;
+        for (size_t k = 0; k < out.len; k++)
+            lines += out.p[k] == '\n';
+        CU_ASSERT_EQUAL(lines, n + 1);
+        CU_ASSERT_EQUAL(strncmp(out.p, b.msgs[0].row, b.msgs[0].row_len), 0);
+        CU_ASSERT_EQUAL(out.p[b.msgs[0].row_len], '\t');
+        CU_ASSERT_EQUAL(strncmp(out.p + b.msgs[0].row_len + 1, b.msgs[0].payload, b.msgs[0].len),
+                        0);
+        cl_buf_free(&out);
+    }
+    cl_batch_free(&b);
+}
+
 int cl_test_register(void)
 {
     static const cl_test_t tests[] = {
@@ -707,6 +803,7 @@ int cl_test_register(void)
         {"hostile: invalid UTF-8 in keys", test_hostile_utf8_keys},
         {"rejections are storable: UTF-8 details, year range", test_storable_rejections},
         {"arena reuse and id pattern", test_reuse_and_ids},
+        {"batch slots: the stage row rendered at decoding", test_batch_rows},
         {NULL, NULL}};
     if (setup() != 0)
         return -1;
