@@ -158,9 +158,7 @@ static int copy_file(PGconn *c, const char *copy_sql, cl_decoder_t *dec, const c
         }
         cl_batch_msg_t *m = &b->msgs[b->n - 1];
         char id[CL_ID_MAX + 1];
-        if (m->decoded)
-            snprintf(id, sizeof id, "%.*s", (int)m->id_len, m->row);
-        int fresh = m->decoded ? idset_add(seen, id) : 0;
+        int fresh = m->decoded ? idset_add(seen, cl_batch_msg_id(m, id)) : 0;
         if (fresh < 0) {
             fprintf(stderr, "bench_copy: out of memory\n");
             rc = -1;

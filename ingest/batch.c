@@ -155,6 +155,13 @@ int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t pa
     return 0;
 }
 
+/** @brief A decoded message's event_id: its row's first id_len bytes. */
+const char *cl_batch_msg_id(const cl_batch_msg_t *m, char buf[CL_ID_MAX + 1])
+{
+    snprintf(buf, CL_ID_MAX + 1, "%.*s", (int)m->id_len, m->row);
+    return buf;
+}
+
 /** @brief Mark message @p i a dead letter with @p code (content PostgreSQL refused). */
 int cl_batch_reject(cl_batch_t *b, size_t i, const char *code, const char *detail)
 {

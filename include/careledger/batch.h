@@ -97,6 +97,12 @@ int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t pa
  */
 int cl_batch_reject(cl_batch_t *b, size_t i, const char *code, const char *detail);
 
+/**
+ * @brief The event_id of decoded message @p m, copied NUL-terminated into @p buf (the
+ * caller's); returns @p buf.
+ */
+const char *cl_batch_msg_id(const cl_batch_msg_t *m, char buf[CL_ID_MAX + 1]);
+
 /** @brief The part of (topic, partition), or NULL. */
 cl_batch_part_t *cl_batch_part(cl_batch_t *b, const char *topic, int32_t partition);
 
