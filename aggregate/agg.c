@@ -153,7 +153,7 @@ static const char SQL_AGG_SETUP[] =
     "CREATE TEMP TABLE IF NOT EXISTS agg_marks_m (worker_id text, month date, "
     "PRIMARY KEY (worker_id, month)) ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS agg_marks_mp (worker_id text, month date, "
-    "PRIMARY KEY (worker_id, month)) ON COMMIT DELETE ROWS";
+    "delta bigint NOT NULL DEFAULT 0, PRIMARY KEY (worker_id, month)) ON COMMIT DELETE ROWS";
 
 /* The workers a batch affects: their own events, the shifts a cancellation names, the
  * deployment an end closes, and everyone at a unit or in a region (re)registered. */
@@ -278,7 +278,8 @@ static const char SQL_COPY_OPEN[] =
  * moved takes every date along). Net changes only; shared rows in key order. Worker-months
  * whose marks can move are listed (DECISIONS 130): a month_sums row starting or ceasing to
  * earn, every month of a worker recomputed whole or whose home moved; a month whose
- * entitlement only changed waits in agg_marks_mp for marks_refresh() to look for payments. */
+ * entitlement only changed waits in agg_marks_mp, with its net change, for marks_refresh() to
+ * test against its payments (DECISIONS 155). */
 static const char SQL_SUMMARIZE[] =
     "WITH d AS (SELECT 1 AS s, n.worker_id, n.date, n.kind, n.unit_id, n.policy_id, "
     "  n.frontline, n.designated, n.subsidy_fen, n.perf_fen FROM agg_new n UNION ALL "
@@ -307,7 +308,7 @@ static const char SQL_SUMMARIZE[] =
     "  earning = t.earning + EXCLUDED.earning "
     "  RETURNING t.worker_id, t.month, t.policy_id, t.deployed, t.earning), "
     "mf AS MATERIALIZED (SELECT m.worker_id, m.month, "
-    "  bool_or((r.earning > 0) <> (r.earning - m.e > 0)) AS flip, sum(m.fen) <> 0 AS moved "
+    "  bool_or((r.earning > 0) <> (r.earning - m.e > 0)) AS flip, sum(m.fen) AS fen "
     "  FROM msd m JOIN ms r ON r.worker_id = m.worker_id AND r.month = m.month "
     "  AND r.policy_id = m.policy_id AND r.deployed = m.deployed GROUP BY 1, 2), "
     "wd AS (SELECT d.worker_id, "

@@ -1079,6 +1079,45 @@ static void test_marks_late_facts(void)
     CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "f:FY"), "HQ-A");
     CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "m:R2:2020-02-01"), "HQ-A");
     CU_ASSERT_STRING_EQUAL(mark_of(&it, "covered", "m:R1:2020-02-01"), "{[2020-03-20,)}");
+    /* R1's February (5 days, 1,500 yuan) is paid 600, 900 and 1,500 yuan in total by 03-05,
+     * 03-08 and 03-20. Its entitlement moves without payments in the batch: its mark moves
+     * only where a total lies between the entitlement before and after (DECISIONS 155), and
+     * verify after each step recomputes it from scratch. */
+    static const char *const cuts[][2] = {
+        {"s10", "{[2020-03-20,)}"}, /* 1,200: the 1,500 total still first reaches it */
+        {"s7", "{[2020-03-15,)}"},  /* 900: reached on 03-08, covered from the due date */
+    };
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        n = 0;
+        add(l, &n,
+            "{" ENV ",\"event_id\":\"cx-%s\",\"type\":\"shift.cancelled\",\"cancels\":\"%s\"}",
+            cuts[i][0], cuts[i][0]);
+        char file[32];
+        snprintf(file, sizeof file, "late6-%zu.jsonl", i);
+        CU_ASSERT_EQUAL(step(&it, file, l, n), 0);
+        CU_ASSERT_STRING_EQUAL(mark_of(&it, "covered", "m:R1:2020-02-01"), cuts[i][1]);
+    }
+    /* Late shifts one at a time: 1,200 (reached on 03-20 by the 1,500 total), 1,500 (the
+     * same date: no total between, the stored mark is left as it is), 1,800 (short) and
+     * 2,100 (short still, left as it is). */
+    static const char *const adds[][3] = {
+        {"s11", "02-14", "{[2020-03-20,)}"},
+        {"s12", "02-15", "{[2020-03-20,)}"},
+        {"s13", "02-16", "{}"},
+        {"s14", "02-17", "{}"},
+    };
+    for (size_t i = 0; i < sizeof adds / sizeof adds[0]; i++) {
+        n = 0;
+        add(l, &n,
+            "{" ENV ",\"event_id\":\"%s\",\"type\":\"shift.completed\",\"worker_id\":\"R1\","
+            "\"unit_id\":\"HQ-A\",\"start\":\"2020-%sT08:00:00+08:00\",\"end\":\"2020-%sT16:00:00"
+            "+08:00\",\"exposure\":\"direct\"}",
+            adds[i][0], adds[i][1], adds[i][1]);
+        char file[32];
+        snprintf(file, sizeof file, "late7-%zu.jsonl", i);
+        CU_ASSERT_EQUAL(step(&it, file, l, n), 0);
+        CU_ASSERT_STRING_EQUAL(mark_of(&it, "covered", "m:R1:2020-02-01"), adds[i][2]);
+    }
     /* Rebuild equals incremental. */
     char sd[33], sd2[33];
     summary_digest(&it, sd);
