@@ -405,11 +405,10 @@ static const char SQL_SUMMARIZE[] =
     "WITH b AS (SELECT e.type, e.unit_id, e.worker_id, e.family_id, e.start_at, e.date FROM " src  \
     " e WHERE e.type IN ('shift.completed', 'deployment.started', 'benefit.delivered', "           \
     "'subsidy.paid', 'injury.reported', 'worker.registered', 'unit.registered')), "                \
-    "cleared AS (DELETE FROM careledger.quality_ids q WHERE (q.problem = 'unregistered_worker' "   \
-    "AND q.id IN (SELECT b.worker_id FROM b WHERE b.type = 'worker.registered')) OR (q.problem "   \
-    "IN "                                                                                          \
-    "('unregistered_unit', 'unknown_unit_delivery') AND q.id IN (SELECT b.unit_id FROM b "         \
-    "WHERE b.type = 'unit.registered'))), "                                                        \
+    "cleared AS (DELETE FROM careledger.quality_ids q USING (SELECT 'unregistered_worker' AS p, "  \
+    "b.worker_id AS id FROM b WHERE b.type = 'worker.registered' UNION ALL SELECT v.p, b.unit_id " \
+    "FROM b CROSS JOIN (VALUES ('unregistered_unit'), ('unknown_unit_delivery')) v (p) "           \
+    "WHERE b.type = 'unit.registered') k WHERE q.problem = k.p AND q.id = k.id), "                 \
     "x (problem, id, n, first_start, first_date) AS ("                                             \
     " SELECT 'unregistered_unit', b.unit_id, count(*), min(b.start_at), NULL::date FROM b "        \
     " WHERE b.type = 'shift.completed' AND b.unit_id IS NOT NULL GROUP BY b.unit_id"               \
