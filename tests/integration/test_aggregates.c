@@ -1002,6 +1002,51 @@ static const char *mark_of(cl_it_t *it, const char *what, const char *who)
     "\",\"unit_id\":\"" u "\",\"role\":\"nurse\",\"staff\":\"contract\",\"family_id\":\"" fam      \
     "\",\"children\":1,\"elders\":0}"
 
+/** @brief A family's money delivery counted at its smallest registered member's unit as the
+ * members register, leave and move, each step in its own batch and verified. */
+static void test_family_money(void)
+{
+    cl_it_t it;
+    char *l[16];
+    int n = 0;
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_agg_fammoney", 0, 1), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 1, 3, 50), 0);
+    for (int u = 0; u < 2; u++)
+        add(l, &n,
+            "{" ENV ",\"event_id\":\"fu%d\",\"type\":\"unit.registered\",\"unit_id\":\"HQ-%c\","
+            "\"name\":\"红桥医院\",\"region\":\"120106\",\"kind\":\"hospital\",\"level\":"
+            "\"county\"}",
+            u, 'A' + u);
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"fv1\",\"type\":\"benefit.delivered\",\"measure\":\"HQ-18a\","
+        "\"family_id\":\"FM\",\"date\":\"2020-02-10\",\"amount_fen\":100000}");
+    const char *unit = "SELECT coalesce(unit_id, 'none') FROM careledger.delivery_money "
+                       "WHERE event_id = 'fv1'";
+    CU_ASSERT_EQUAL(step(&it, "fam0.jsonl", l, n), 0);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, unit), "none");
+    /* M2 joins at HQ-B; M1 (the smaller id) at HQ-A; M1 moves to family FN (a later
+     * registration: a larger event id on the same instant); M2 moves to HQ-A. */
+    static const char *const steps[][5] = {
+        {"fr2", "M2", "HQ-B", "FM", "HQ-B"},
+        {"fr1", "M1", "HQ-A", "FM", "HQ-A"},
+        {"fr1b", "M1", "HQ-A", "FN", "HQ-B"},
+        {"fr2b", "M2", "HQ-A", "FM", "HQ-A"},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        n = 0;
+        add(l, &n,
+            "{" ENV ",\"event_id\":\"%s\",\"type\":\"worker.registered\",\"worker_id\":\"%s\","
+            "\"unit_id\":\"%s\",\"role\":\"nurse\",\"staff\":\"contract\",\"family_id\":\"%s\","
+            "\"children\":1,\"elders\":0}",
+            steps[i][0], steps[i][1], steps[i][2], steps[i][3]);
+        char file[32];
+        snprintf(file, sizeof file, "fam%zu.jsonl", i + 1);
+        CU_ASSERT_EQUAL(step(&it, file, l, n), 0);
+        CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, unit), steps[i][4]);
+    }
+    cl_it_teardown(&it);
+}
+
 /** @brief Facts arriving in later batches than the marks they move, each step verified (a
  * recompute skipped wrongly shows). */
 static void test_marks_late_facts(void)
@@ -1198,6 +1243,7 @@ int cl_test_register(void)
          test_coverage},
         {"a changed policy recomputes the figures it affects", test_policy_change},
         {"late facts in later batches move the marks they change", test_marks_late_facts},
+        {"a family's money follows its smallest registered member", test_family_money},
         {NULL, NULL}};
     return cl_test_add_suite("aggregates", tests);
 }
