@@ -1002,6 +1002,17 @@ static const char *mark_of(cl_it_t *it, const char *what, const char *who)
     "\",\"unit_id\":\"" u "\",\"role\":\"nurse\",\"staff\":\"contract\",\"family_id\":\"" fam      \
     "\",\"children\":1,\"elders\":0}"
 
+/** @brief Units HQ-A and HQ-B in 红桥区 (120106), registered by events PREFIX0 and PREFIX1. */
+static void add_hq_units(char **l, int *n, const char *prefix)
+{
+    for (int u = 0; u < 2; u++)
+        add(l, n,
+            "{" ENV ",\"event_id\":\"%s%d\",\"type\":\"unit.registered\",\"unit_id\":\"HQ-%c\","
+            "\"name\":\"红桥医院\",\"region\":\"120106\",\"kind\":\"hospital\",\"level\":"
+            "\"county\"}",
+            prefix, u, 'A' + u);
+}
+
 /** @brief A family's money delivery counted at its smallest registered member's unit as the
  * members register, leave and move, each step in its own batch and verified. */
 static void test_family_money(void)
@@ -1011,12 +1022,7 @@ static void test_family_money(void)
     int n = 0;
     CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_agg_fammoney", 0, 1), 0);
     CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 1, 3, 50), 0);
-    for (int u = 0; u < 2; u++)
-        add(l, &n,
-            "{" ENV ",\"event_id\":\"fu%d\",\"type\":\"unit.registered\",\"unit_id\":\"HQ-%c\","
-            "\"name\":\"红桥医院\",\"region\":\"120106\",\"kind\":\"hospital\",\"level\":"
-            "\"county\"}",
-            u, 'A' + u);
+    add_hq_units(l, &n, "fu");
     add(l, &n,
         "{" ENV ",\"event_id\":\"fv1\",\"type\":\"benefit.delivered\",\"measure\":\"HQ-18a\","
         "\"family_id\":\"FM\",\"date\":\"2020-02-10\",\"amount_fen\":100000}");
@@ -1034,11 +1040,7 @@ static void test_family_money(void)
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         n = 0;
-        add(l, &n,
-            "{" ENV ",\"event_id\":\"%s\",\"type\":\"worker.registered\",\"worker_id\":\"%s\","
-            "\"unit_id\":\"%s\",\"role\":\"nurse\",\"staff\":\"contract\",\"family_id\":\"%s\","
-            "\"children\":1,\"elders\":0}",
-            steps[i][0], steps[i][1], steps[i][2], steps[i][3]);
+        add(l, &n, REG("%s", "%s", "%s", "%s"), steps[i][0], steps[i][1], steps[i][2], steps[i][3]);
         char file[32];
         snprintf(file, sizeof file, "fam%zu.jsonl", i + 1);
         CU_ASSERT_EQUAL(step(&it, file, l, n), 0);
@@ -1056,12 +1058,7 @@ static void test_marks_late_facts(void)
     int n = 0;
     CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_agg_late", 0, 1), 0);
     CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 1, 3, 50), 0);
-    for (int u = 0; u < 2; u++)
-        add(l, &n,
-            "{" ENV ",\"event_id\":\"lu%d\",\"type\":\"unit.registered\",\"unit_id\":\"HQ-%c\","
-            "\"name\":\"红桥医院\",\"region\":\"120106\",\"kind\":\"hospital\",\"level\":"
-            "\"county\"}",
-            u, 'A' + u);
+    add_hq_units(l, &n, "lu");
     /* Family FX: R1 at HQ-A from 02-10, R2 at HQ-B from 02-05 (the family counts at HQ-B).
      * U1, unregistered, works at HQ-A in March (its home). R1 is paid 600 of 900 yuan. */
     add(l, &n, REG("r1", "R1", "HQ-A", "FX"));
@@ -1153,11 +1150,7 @@ static void test_marks_late_facts(void)
     };
     for (size_t i = 0; i < sizeof adds / sizeof adds[0]; i++) {
         n = 0;
-        add(l, &n,
-            "{" ENV ",\"event_id\":\"%s\",\"type\":\"shift.completed\",\"worker_id\":\"R1\","
-            "\"unit_id\":\"HQ-A\",\"start\":\"2020-%sT08:00:00+08:00\",\"end\":\"2020-%sT16:00:00"
-            "+08:00\",\"exposure\":\"direct\"}",
-            adds[i][0], adds[i][1], adds[i][1]);
+        add(l, &n, SHIFT("%s", "R1", "HQ-A", "%s"), adds[i][0], adds[i][1], adds[i][1]);
         char file[32];
         snprintf(file, sizeof file, "late7-%zu.jsonl", i);
         CU_ASSERT_EQUAL(step(&it, file, l, n), 0);
