@@ -575,9 +575,13 @@ static int unread_behind(cl_worker_t *w)
     return 0;
 }
 
-/** @brief Use the newest policy set between batches. */
+/** @brief Use the newest policy set from the next message on. */
 static void refresh_policies(cl_worker_t *w)
 {
+    /* Also in the middle of a batch: a message is decoded under the set loaded when it arrives,
+     * so that a measure a reload adds is known to the messages after it, and the batch is
+     * aggregated under the set of its commit, the newest. Slots hold rendered text: nothing read
+     * after this points into the set released here. */
     if (cl_daemon_policies_generation() == w->pol_gen)
         return;
     const cl_policy_set_t *old = w->pol;
