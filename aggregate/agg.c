@@ -619,13 +619,21 @@ void cl_agg_destroy(cl_agg_t *a)
     free(a);
 }
 
-/** @brief Policy set digest over each policy's normalised JSON. */
+/* The revision of the rules' code, digested with the policies: a fix that changes stored
+ * figures bumps it, so that the next batch recomputes every worker under the fixed rules, as
+ * it does under a changed policy set, and `verify` says the figures predate the configured
+ * set until then. 2: open deployments priced day by day up to the last policy boundary
+ * (DECISIONS 159). */
+#define RULES_REVISION "careledger-rules:2\n"
+
+/** @brief Policy set digest over the rules' revision and each policy's normalised JSON. */
 int cl_agg_policy_digest(const cl_policy_set_t *set, char out[65])
 {
     cl_sha256_t h;
     uint8_t d[32];
     char err[256];
     cl_sha256_init(&h);
+    cl_sha256_update(&h, RULES_REVISION, sizeof RULES_REVISION - 1);
     for (size_t i = 0; i < cl_policy_set_count(set); i++) {
         char *buf = NULL;
         size_t len = 0;

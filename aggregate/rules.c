@@ -120,6 +120,28 @@ static int is_dep_day(const dep_day_t *dd, size_t n, int32_t date)
     return lo < n && dd[lo].date == date;
 }
 
+/* An open deployment's days are priced at report time from one stored price a day, so its
+ * open span starts where no policy starts or ends any more; the days before are deployment
+ * days of their own, priced day by day like a closed deployment's (a departure before the
+ * policies' first day earns nothing until that day, and the set's rates after). Beyond this
+ * many days after the departure, a later boundary is not followed (DECISIONS 159). */
+#define OPEN_PRICED_MAX_DAYS 1096
+
+/** @brief The last policy boundary (a policy's first day, or the day after its last) after
+ * @p from, at most OPEN_PRICED_MAX_DAYS later; @p from itself when there is none. */
+static int32_t open_span_start(const cl_policy_set_t *set, int32_t from)
+{
+    int32_t last = from;
+    for (size_t i = 0; i < cl_policy_set_count(set); i++) {
+        const cl_policy_t *p = cl_policy_set_at(set, i);
+        if (p->effective_from > last)
+            last = p->effective_from;
+        if (p->effective_to != INT32_MAX && p->effective_to + 1 > last)
+            last = p->effective_to + 1;
+    }
+    return last - from > OPEN_PRICED_MAX_DAYS ? from + OPEN_PRICED_MAX_DAYS : last;
+}
+
 /** @brief The local date of a shift starting at @p start at @p unit (R1). */
 static int32_t shift_date(const cl_rule_input_t *in, const cl_rule_unit_t *unit, int64_t start)
 {
@@ -225,6 +247,8 @@ int cl_rules_worker_days(const cl_rule_input_t *in, cl_rule_output_t *out)
             need += (size_t)(d->to - d->from + 1);
         }
     }
+    int32_t span_from = open_dep ? open_span_start(in->policies, open_from) : open_from;
+    need += (size_t)(span_from - open_from);
     dd = malloc((need ? need : 1) * sizeof *dd);
     if (!dd)
         goto done;
@@ -235,6 +259,8 @@ int cl_rules_worker_days(const cl_rule_input_t *in, cl_rule_output_t *out)
         for (int32_t day = d->from; day <= d->to && day < open_from; day++)
             dd[ndd++] = (dep_day_t){day, d};
     }
+    for (int32_t day = open_from; day < span_from; day++)
+        dd[ndd++] = (dep_day_t){day, open_dep};
     qsort(dd, ndd, sizeof *dd, dep_day_cmp);
     /* One worker-day per date: the earliest-departing deployment credits it. */
     size_t u = 0;
@@ -271,11 +297,11 @@ int cl_rules_worker_days(const cl_rule_input_t *in, cl_rule_output_t *out)
         cl_open_span_t *o = &out->open[out->n_open++];
         memset(o, 0, sizeof *o);
         o->deployment_id = open_dep->deployment_id;
-        o->from = open_from;
+        o->from = span_from;
         cl_resolved_t r;
         if (in->unit_id)
             snprintf(o->unit_id, sizeof o->unit_id, "%s", in->unit_id);
-        if (home.registered && resolve(in, home.region, open_from, &r) == 0) {
+        if (home.registered && resolve(in, home.region, span_from, &r) == 0) {
             cl_worker_day_t probe = {0};
             probe.kind = CL_DAY_DEPLOYED;
             probe.admitted = 1;

@@ -64,6 +64,19 @@ WHERE e.type = 'shift.completed'
   AND NOT EXISTS (SELECT 1 FROM careledger.events c
                   WHERE c.type = 'shift.cancelled' AND c.cancels = e.event_id);
 
+-- Open deployments: the earliest open departure supersedes every later day. Its open span,
+-- one price a day to D, starts at the last policy boundary after the departure (a policy's
+-- first day or the day after its last), at most 1,096 days on; the days before it are
+-- deployment days priced day by day (DECISIONS 159).
+CREATE TEMP TABLE v_open_from ON COMMIT DROP AS
+SELECT o.*, LEAST(GREATEST(o.from_date, b.last), o.from_date + 1096) AS span_from
+FROM (SELECT DISTINCT ON (worker_id) worker_id, deployment_id, from_date, direct
+      FROM v_dep WHERE to_date IS NULL ORDER BY worker_id, from_date, deployment_id) o
+CROSS JOIN (SELECT max(x) AS last
+            FROM (SELECT effective_from AS x FROM careledger.policy_settings
+                  UNION ALL SELECT effective_to + 1 FROM careledger.policy_settings
+                  WHERE effective_to IS NOT NULL) y) b;
+
 -- v_policy() of every (region, day) any derivation below asks for, computed once: the
 -- regions of units and the nation, times every day in play (a local day is its UTC day
 -- or a neighbour). Per-row calls made the derivation minutes long on a province.
@@ -75,7 +88,8 @@ CROSS JOIN (SELECT utc_d + k AS day FROM (SELECT DISTINCT utc_d FROM v_shift_utc
             UNION SELECT g::date FROM v_dep v,
                  generate_series(v.from_date, v.to_date, interval '1 day') g
                  WHERE v.to_date IS NOT NULL AND v.to_date >= v.from_date
-            UNION SELECT from_date FROM v_dep WHERE to_date IS NULL) d;
+            UNION SELECT g::date FROM v_open_from o,
+                 generate_series(o.from_date, o.span_from, interval '1 day') g) d;
 CREATE INDEX ON v_pol (region, day);
 ANALYZE v_pol;
 
@@ -94,20 +108,19 @@ SELECT s.*, u.unit_id IS NOT NULL AND (vp.pol).policy_id IS NOT NULL
 FROM v_shifts s LEFT JOIN v_units u USING (unit_id)
 LEFT JOIN v_pol vp ON vp.region = u.region AND vp.day = s.d;
 
--- Open deployments: the earliest open departure supersedes every later day.
-CREATE TEMP TABLE v_open_from ON COMMIT DROP AS
-SELECT DISTINCT ON (worker_id) worker_id, deployment_id, from_date, direct
-FROM v_dep WHERE to_date IS NULL ORDER BY worker_id, from_date, deployment_id;
-
--- Deployment days of closed deployments; one per date, the earliest departure credits.
+-- Deployment days of closed deployments; one per date, the earliest departure credits. Then
+-- the open deployment's days before its open span.
 CREATE TEMP TABLE v_dep_days ON COMMIT DROP AS
-SELECT DISTINCT ON (x.worker_id, x.d) x.*
-FROM (SELECT v.worker_id, v.deployment_id, v.from_date, v.direct, g::date AS d
-      FROM v_dep v, generate_series(v.from_date, v.to_date, interval '1 day') g
-      WHERE v.to_date IS NOT NULL AND v.to_date >= v.from_date) x
-LEFT JOIN v_open_from o USING (worker_id)
-WHERE o.from_date IS NULL OR x.d < o.from_date
-ORDER BY x.worker_id, x.d, x.from_date, x.deployment_id;
+(SELECT DISTINCT ON (x.worker_id, x.d) x.*
+ FROM (SELECT v.worker_id, v.deployment_id, v.from_date, v.direct, g::date AS d
+       FROM v_dep v, generate_series(v.from_date, v.to_date, interval '1 day') g
+       WHERE v.to_date IS NOT NULL AND v.to_date >= v.from_date) x
+ LEFT JOIN v_open_from o USING (worker_id)
+ WHERE o.from_date IS NULL OR x.d < o.from_date
+ ORDER BY x.worker_id, x.d, x.from_date, x.deployment_id)
+UNION ALL
+SELECT o.worker_id, o.deployment_id, o.from_date, o.direct, g::date
+FROM v_open_from o, generate_series(o.from_date, o.span_from - 1, interval '1 day') g;
 
 -- A day's money under a policy (R1 rates, R2 performance pay).
 CREATE OR REPLACE FUNCTION pg_temp.v_subsidy(p careledger.policy_settings, kind text, admitted boolean,
@@ -171,13 +184,13 @@ LEFT JOIN v_pol vp ON vp.region = u.region AND vp.day = dd.d
 CROSS JOIN LATERAL (SELECT (vp.pol).*) p;
 
 CREATE TEMP TABLE v_open ON COMMIT DROP AS
-SELECT o.worker_id, o.deployment_id, o.from_date, COALESCE(w.unit_id, '') AS unit_id, p.policy_id,
+SELECT o.worker_id, o.deployment_id, o.span_from AS from_date, COALESCE(w.unit_id, '') AS unit_id, p.policy_id,
        pg_temp.v_subsidy(p, 'deployed', true, o.direct) AS subsidy_fen,
        pg_temp.v_perf(p, 'deployed', pg_temp.v_subsidy(p, 'deployed', true, o.direct)) AS perf_fen,
        pg_temp.v_frontline(p, 'deployed') AS frontline
 FROM v_open_from o LEFT JOIN v_workers w USING (worker_id)
 LEFT JOIN v_units u ON u.unit_id = w.unit_id
-LEFT JOIN v_pol vp ON vp.region = u.region AND vp.day = o.from_date
+LEFT JOIN v_pol vp ON vp.region = u.region AND vp.day = o.span_from
 CROSS JOIN LATERAL (SELECT (vp.pol).*) p;
 
 -- Every difference, both ways, table by table.

@@ -79,12 +79,14 @@ typedef struct cl_worker_day {
     const char *deployment_id;  /* the deployment (deployed days) */
 } cl_worker_day_t;
 
-/** An open deployment: every day from @p from to D is a deployed worker-day. */
+/** An open deployment: every day from @p from to D is a deployed worker-day at one price.
+ * @p from is the departure, or the last policy boundary after it: the days before that are
+ * in the output's days, each priced by its own date. */
 typedef struct cl_open_span {
     const char *deployment_id;
     int32_t from;
     char unit_id[65];
-    const cl_policy_t *policy;     /* at the departure date */
+    const cl_policy_t *policy;     /* in force on @p from */
     int64_t subsidy_fen, perf_fen; /* per day */
     int frontline;
 } cl_open_span_t;

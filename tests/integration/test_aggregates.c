@@ -103,6 +103,11 @@ static void test_hand_worked(void)
         "\"worker_id\":\"H2\","
         "\"team\":\"天津援鄂医疗队\",\"destination\":\"武汉\",\"date\":\"2020-02-10\",\"exposure\":"
         "\"other\"}");
+    /* 吉林: departed 01-23, the day before every seed policy starts, and not returned. */
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"j3\",\"type\":\"deployment.started\",\"deployment_id\":\"JD3\","
+        "\"worker_id\":\"J3\",\"team\":\"吉林援鄂医疗队\",\"destination\":\"武汉\","
+        "\"date\":\"2020-01-23\"}");
     /* A cancellation that arrives before its shift: the direct shift of 02-06 is cancelled,
      * the day's other shift remains: 200 yuan. */
     add(l, &n,
@@ -129,9 +134,9 @@ static void test_hand_worked(void)
         "{" ENV ",\"event_id\":\"u3\",\"type\":\"unit.registered\",\"unit_id\":\"U-HQ\",\"name\":"
         "\"红桥医院\","
         "\"region\":\"120106\",\"kind\":\"hospital\",\"level\":\"county\"}");
-    const char *regs[][2] = {
-        {"W1", "U-COUNTY"}, {"W2", "U-TOWN"}, {"H1", "U-HQ"}, {"H2", "U-HQ"}, {"X1", "U-COUNTY"}};
-    for (int i = 0; i < 5; i++)
+    const char *regs[][2] = {{"W1", "U-COUNTY"}, {"W2", "U-TOWN"},   {"H1", "U-HQ"},
+                             {"H2", "U-HQ"},     {"X1", "U-COUNTY"}, {"J3", "U-COUNTY"}};
+    for (int i = 0; i < 6; i++)
         add(l, &n,
             "{" ENV ",\"event_id\":\"reg-%s\",\"type\":\"worker.registered\",\"worker_id\":\"%s\","
             "\"unit_id\":\"%s\","
@@ -155,7 +160,13 @@ static void test_hand_worked(void)
         cl_it_sql(&it, "SELECT string_agg(worker_id || '=' || "
                        "(DATE '2020-02-21' - from_date + 1) * subsidy_fen, ',' ORDER BY worker_id) "
                        "FROM careledger.open_deployments"),
-        "H1=720000,H2=480000");
+        "H1=720000,H2=480000,J3=1740000");
+    /* J3: 01-23 is a deployment day earning nothing (no policy in force); the open span runs
+     * from 01-24 at 600 yuan a day: 29 days to 02-21, 17,400 yuan. */
+    CU_ASSERT_STRING_EQUAL(
+        cl_it_sql(&it, "SELECT string_agg(date || '/' || kind || '/' || subsidy_fen, ',') "
+                       "FROM careledger.worker_days WHERE worker_id = 'J3'"),
+        "2020-01-23/deployed/0");
     CU_ASSERT_STRING_EQUAL(
         cl_it_sql(&it, "SELECT kind || '/' || subsidy_fen FROM careledger.worker_days "
                        "WHERE worker_id = 'X1'"),

@@ -171,6 +171,49 @@ static void test_hongqiao_open_deployment(void)
     cl_rules_output_free(&out);
 }
 
+/* Found by an audit (session 17): an open deployment that departed before any policy was in
+ * force was priced as of its departure, so it earned nothing on every day after. */
+static void test_open_deployment_before_policies(void)
+{
+    /* 吉林, departed 01-23 (every seed policy starts 01-24), not returned. */
+    cl_rule_deployment_t dep = {"D8", day("2020-01-23"), CL_DATE_OPEN, 1};
+    cl_rule_input_t in = input("JL-COUNTY", NULL, 0, &dep, 1);
+    cl_rule_output_t out = {0};
+    CU_ASSERT_EQUAL_FATAL(cl_rules_worker_days(&in, &out), 0);
+    /* 01-23 is a deployment day of its own, under no policy: it earns nothing. */
+    CU_ASSERT_EQUAL_FATAL(out.n_days, 1);
+    CU_ASSERT_EQUAL(out.days[0].date, day("2020-01-23"));
+    CU_ASSERT_EQUAL(out.days[0].kind, CL_DAY_DEPLOYED);
+    CU_ASSERT_PTR_NULL(out.days[0].policy);
+    CU_ASSERT_EQUAL(out.days[0].subsidy_fen, 0);
+    /* The open span from 01-24 at 吉林's flat 600 yuan a day, performance pay 200 a day. */
+    CU_ASSERT_EQUAL_FATAL(out.n_open, 1);
+    CU_ASSERT_EQUAL(out.open[0].from, day("2020-01-24"));
+    CU_ASSERT_EQUAL(out.open[0].subsidy_fen, 60000);
+    long days;
+    int64_t sub, perf;
+    /* As of 02-29: 38 deployment days (01-23 .. 02-29), 37 of them paid: 37 × 600 = 22,200
+     * yuan; performance pay 37 × 200 = 7,400 yuan. */
+    cl_rules_totals(&out, day("2020-02-29"), &days, &sub, &perf);
+    CU_ASSERT_EQUAL(days, 38);
+    CU_ASSERT_EQUAL(sub, 2220000);
+    CU_ASSERT_EQUAL(perf, 740000);
+    /* A local shift on 01-23 is superseded by the deployment day, as after it. */
+    cl_rule_shift_t sh = shift("s1", "JL-COUNTY", "2020-01-23", 8, 16, 1);
+    in = input("JL-COUNTY", &sh, 1, &dep, 1);
+    CU_ASSERT_EQUAL_FATAL(cl_rules_worker_days(&in, &out), 0);
+    CU_ASSERT_EQUAL(out.n_days, 1);
+    CU_ASSERT_EQUAL(out.days[0].kind, CL_DAY_DEPLOYED);
+    /* Departed on or after the policies' first day: one open span from the departure. */
+    dep.from = day("2020-02-10");
+    in = input("JL-COUNTY", NULL, 0, &dep, 1);
+    CU_ASSERT_EQUAL_FATAL(cl_rules_worker_days(&in, &out), 0);
+    CU_ASSERT_EQUAL(out.n_days, 0);
+    CU_ASSERT_EQUAL_FATAL(out.n_open, 1);
+    CU_ASSERT_EQUAL(out.open[0].from, day("2020-02-10"));
+    cl_rules_output_free(&out);
+}
+
 static void test_level_filter_first(void)
 {
     /* One day: a direct shift at a township centre and an other shift at a county
@@ -266,6 +309,8 @@ int cl_test_register(void)
         {"吉林 county nurse: 12,400 yuan, performance pay 5,800", test_jilin_county},
         {"吉林 township nurse: 8,400 yuan, performance pay 5,800", test_jilin_township},
         {"红桥 open deployment: 7,200 / 4,800 yuan to D", test_hongqiao_open_deployment},
+        {"open deployment departed before the policies: priced from their first day",
+         test_open_deployment_before_policies},
         {"level filter first: 200 to the county hospital", test_level_filter_first},
         {"cancellation, ties, late-night shifts", test_cancellation_and_ties},
         {"unregistered units, overlapping deployments", test_unregistered_and_overlaps},
