@@ -74,6 +74,7 @@ static void usage(FILE *out)
     fprintf(out, "\n'careledger COMMAND --help' describes one command.\n");
 }
 
+/** @brief careledger COMMAND [ARGS]: dispatch to the subcommand; its exit status. */
 int main(int argc, char **argv)
 {
     if (argc < 2) {

@@ -220,6 +220,7 @@ static void usage(FILE *out)
             "settings (a bad file keeps the old ones). HTTP: /healthz, /metrics, /reports/.\n");
 }
 
+/** @brief careledgerd --config FILE: run until SIGTERM/SIGINT; 0 on a clean stop. */
 int main(int argc, char **argv)
 {
     const char *path = NULL;

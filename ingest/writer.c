@@ -341,7 +341,7 @@ static void copy_bytea(cl_buf_t *b, const void *p, size_t n)
     b->p[b->len] = '\0';
 }
 
-/** @brief Tab then value helpers. */
+/** @brief A tab, then @p s as COPY text (NULL: \\N). */
 static void col_text(cl_buf_t *b, const char *s)
 {
     cl_buf_putc(b, '\t');
@@ -362,6 +362,7 @@ static void put_int(cl_buf_t *b, int64_t v)
     cl_buf_add(b, o, (size_t)(tmp + sizeof tmp - o));
 }
 
+/** @brief A tab, then @p v in decimal, or \\N when not @p present. */
 static void col_int(cl_buf_t *b, int present, int64_t v)
 {
     if (present) {
@@ -372,12 +373,14 @@ static void col_int(cl_buf_t *b, int present, int64_t v)
     }
 }
 
+/** @brief A tab, then the date @p d (days since the epoch), or \\N when not @p present. */
 static void col_date(cl_buf_t *b, int present, int32_t d)
 {
     char buf[CL_DATE_LEN];
     col_text(b, present ? cl_date_format(d, buf) : NULL);
 }
 
+/** @brief A tab, then the instant @p us (microseconds, UTC), or \\N when not @p present. */
 static void col_instant(cl_buf_t *b, int present, int64_t us)
 {
     char buf[CL_INSTANT_LEN];
