@@ -113,7 +113,34 @@
     "amount_fen, sum_insured_fen FROM " src " e WHERE e.type = 'benefit.delivered' "               \
     "ON CONFLICT DO NOTHING"
 
-static const char *const UPSERTS_BATCH[] = {UPSERT_REGIONS(SRC_BATCH),
+/* A region's registration moves the policies of the units under it only when it moves the
+ * region's parent as policy resolution follows it (a registered six-digit parent other than
+ * itself, else GB/T 2260's: region_ancestors(), cl_policy_set_resolve()). The batch's
+ * upsert lists those regions in agg_regions, comparing each row's parent before and after
+ * (the statement's snapshot holds the one before; a batch with a registration holds the
+ * cross-partition lock exclusively, so no other batch writes regions meanwhile). Only their
+ * workers are recomputed: a province's first registration, whose parents are its codes'
+ * own, rewrites no one (DECISIONS 160). */
+#define EFFECTIVE_PARENT(code, parent)                                                             \
+    "CASE WHEN " parent " ~ '^[0-9]{6}$' AND " parent " <> " code " THEN " parent                  \
+    " WHEN right(" code ", 2) <> '00' THEN left(" code ", 4) || '00' "                             \
+    "WHEN substr(" code ", 3, 2) <> '00' THEN left(" code ", 2) || '0000' ELSE '000000' END"
+static const char UPSERT_REGIONS_BATCH[] =
+    "WITH src AS (SELECT DISTINCT ON (code) code, name, parent, level, occurred_at, event_id "
+    "FROM " SRC_BATCH " e WHERE e.type = 'region.registered' "
+    "ORDER BY code, occurred_at DESC, event_id DESC), "
+    "old AS (SELECT r.code, r.parent FROM careledger.regions r JOIN src USING (code)), "
+    "up AS (INSERT INTO careledger.regions AS t (code, name, parent, level, occurred_at, "
+    "event_id) SELECT * FROM src "
+    "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, parent = EXCLUDED.parent, "
+    "level = EXCLUDED.level, occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id "
+    "WHERE (EXCLUDED.occurred_at, EXCLUDED.event_id) > (t.occurred_at, t.event_id) "
+    "RETURNING t.code, t.parent) "
+    "INSERT INTO agg_regions (code) SELECT up.code FROM up LEFT JOIN old USING (code) "
+    "WHERE (" EFFECTIVE_PARENT("up.code", "up.parent") ") IS DISTINCT FROM (" EFFECTIVE_PARENT(
+        "up.code", "old.parent") ")";
+
+static const char *const UPSERTS_BATCH[] = {UPSERT_REGIONS_BATCH,
                                             UPSERT_UNITS(SRC_BATCH),
                                             UPSERT_WORKERS(SRC_BATCH),
                                             UPSERT_BUDGETS(SRC_BATCH),
@@ -144,6 +171,7 @@ static const char *const UPSERTS_ALL[] = {UPSERT_REGIONS(SRC_ALL),
 static const char SQL_AGG_SETUP[] =
     "CREATE TEMP TABLE IF NOT EXISTS agg_workers (worker_id text PRIMARY KEY, "
     "whole boolean NOT NULL DEFAULT true) ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS agg_regions (code text PRIMARY KEY) ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS agg_gone (LIKE careledger.worker_days) ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS agg_new (LIKE careledger.worker_days) ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS agg_marks_w (worker_id text PRIMARY KEY) "
@@ -156,11 +184,12 @@ static const char SQL_AGG_SETUP[] =
     "delta bigint NOT NULL DEFAULT 0, PRIMARY KEY (worker_id, month)) ON COMMIT DELETE ROWS";
 
 /* The workers a batch affects: their own events, the shifts a cancellation names, the
- * deployment an end closes, and everyone at a unit or in a region (re)registered. */
+ * deployment an end closes, and everyone at a unit (re)registered or in a region whose
+ * parent the batch moved (agg_regions). */
 static const char SQL_AFFECTED[] =
     "WITH b AS (SELECT s.type, s.worker_id, s.cancels, s.deployment_id, s.code, s.unit_id "
     "FROM stage s JOIN stage_acc a USING (event_id) WHERE s.first), "
-    "regs AS (SELECT code FROM b WHERE type = 'region.registered'), "
+    "regs AS (SELECT code FROM agg_regions), "
     "region_units AS (SELECT u.unit_id FROM careledger.units u, regs r WHERE u.region = r.code "
     "  OR u.region LIKE (CASE WHEN r.code LIKE '__0000' THEN left(r.code, 2) "
     "    WHEN r.code LIKE '____00' THEN left(r.code, 4) ELSE r.code END) || '%' "

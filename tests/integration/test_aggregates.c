@@ -1236,6 +1236,81 @@ static void test_policy_change(void)
     cl_it_teardown(&it);
 }
 
+/** @brief M1's worker-days as "subsidy/perf", and the rows' xmin: who last wrote them. */
+static void m1_days(cl_it_t *it, char *figures, size_t fsize, char *xmin, size_t xsize)
+{
+    snprintf(figures, fsize, "%s",
+             cl_it_sql(it, "SELECT string_agg(subsidy_fen || '/' || perf_fen, ',' ORDER BY date) "
+                           "FROM careledger.worker_days WHERE worker_id = 'M1'"));
+    snprintf(xmin, xsize, "%s",
+             cl_it_sql(it, "SELECT string_agg(xmin::text, ',' ORDER BY date) "
+                           "FROM careledger.worker_days WHERE worker_id = 'M1'"));
+}
+
+/* A region's registration changes a unit's figures only through the parent that policy
+ * resolution follows (DECISIONS 160): one that moves it recomputes the region's workers,
+ * one that names the parent its code already implies rewrites nobody. */
+static void test_region_parent(void)
+{
+    cl_it_t it;
+    char *l[8];
+    int n = 0;
+    char figures[256], xmin[256], xmin0[256];
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_agg_region", 0, 1), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 1, 100, 50), 0);
+    /* A township hospital in 990101, a code no policy names: the national policy (direct 300
+     * yuan, any level, performance pay equal to the subsidy). */
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"mu\",\"type\":\"unit.registered\",\"unit_id\":\"U-M\","
+        "\"name\":\"卫生院\",\"region\":\"990101\",\"kind\":\"hospital\",\"level\":\"township\"}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"mw\",\"type\":\"worker.registered\",\"worker_id\":\"M1\","
+        "\"unit_id\":\"U-M\",\"role\":\"nurse\",\"staff\":\"contract\",\"children\":0,"
+        "\"elders\":0}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"ms\",\"type\":\"shift.completed\",\"worker_id\":\"M1\","
+        "\"unit_id\":\"U-M\",\"start\":\"2020-02-05T08:00:00+08:00\","
+        "\"end\":\"2020-02-05T16:00:00+08:00\",\"exposure\":\"direct\"}");
+    write_lines(&it, "m0.jsonl", l, NULL, n);
+    CU_ASSERT_EQUAL_FATAL(ingest(&it, "m0.jsonl"), 0);
+    m1_days(&it, figures, sizeof figures, xmin0, sizeof xmin0);
+    CU_ASSERT_STRING_EQUAL(figures, "30000/30000");
+    /* 990101 and 990100 registered with the parents their codes imply: nobody rewritten. */
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"rg1\",\"type\":\"region.registered\",\"code\":\"990101\","
+        "\"name\":\"某区\",\"parent\":\"990100\",\"level\":\"district\"}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"rg1c\",\"type\":\"region.registered\",\"code\":\"990100\","
+        "\"name\":\"某市\",\"parent\":\"990000\",\"level\":\"city\"}");
+    write_lines(&it, "m1.jsonl", l + 3, NULL, 2);
+    CU_ASSERT_EQUAL_FATAL(ingest(&it, "m1.jsonl"), 0);
+    m1_days(&it, figures, sizeof figures, xmin, sizeof xmin);
+    CU_ASSERT_STRING_EQUAL(figures, "30000/30000");
+    CU_ASSERT_STRING_EQUAL(xmin, xmin0);
+    /* Moved under 长春 (吉林): township days earn no subsidy there; performance pay is 200
+     * yuan a frontline day at any level (吉林 item 3). */
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"rg2\",\"type\":\"region.registered\",\"code\":\"990101\","
+        "\"name\":\"某区\",\"parent\":\"220100\",\"level\":\"district\"}");
+    write_lines(&it, "m2.jsonl", l + 5, NULL, 1);
+    CU_ASSERT_EQUAL_FATAL(ingest(&it, "m2.jsonl"), 0);
+    m1_days(&it, figures, sizeof figures, xmin, sizeof xmin);
+    CU_ASSERT_STRING_EQUAL(figures, "0/20000");
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
+    /* Back to its code's parent, written as null this time: the national figures again. */
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"rg3\",\"type\":\"region.registered\",\"code\":\"990101\","
+        "\"name\":\"某区\",\"parent\":null,\"level\":\"district\"}");
+    write_lines(&it, "m3.jsonl", l + 6, NULL, 1);
+    CU_ASSERT_EQUAL_FATAL(ingest(&it, "m3.jsonl"), 0);
+    m1_days(&it, figures, sizeof figures, xmin, sizeof xmin);
+    CU_ASSERT_STRING_EQUAL(figures, "30000/30000");
+    CU_ASSERT_EQUAL(cl_it_cli(&it, "verify"), 0);
+    for (int i = 0; i < n; i++)
+        free(l[i]);
+    cl_it_teardown(&it);
+}
+
 int cl_test_register(void)
 {
     static const cl_test_t tests[] = {
@@ -1248,6 +1323,8 @@ int cl_test_register(void)
         {"a changed policy recomputes the figures it affects", test_policy_change},
         {"late facts in later batches move the marks they change", test_marks_late_facts},
         {"a family's money follows its smallest registered member", test_family_money},
+        {"a region's registration recomputes only when it moves the parent policies follow",
+         test_region_parent},
         {NULL, NULL}};
     return cl_test_add_suite("aggregates", tests);
 }
