@@ -19,7 +19,7 @@
 static const double BUCKETS[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 #define NBUCKETS (sizeof BUCKETS / sizeof BUCKETS[0])
 
-static atomic_llong consumed, accepted, duplicates, batches, reloads_ok, reloads_failed;
+static atomic_llong consumed, accepted, duplicates, batches, reloads_ok, reloads_failed, focuses;
 static atomic_llong bucket[NBUCKETS + 1];
 static atomic_llong duration_us; /* sum of batch durations */
 /* Wall-clock microseconds of the first message read and of the last batch committed: the
@@ -146,6 +146,12 @@ void cl_metrics_reload(int ok)
     atomic_fetch_add(ok ? &reloads_ok : &reloads_failed, 1);
 }
 
+/** @brief Count a worker's turn to read one partition alone. */
+void cl_metrics_focus(void)
+{
+    atomic_fetch_add(&focuses, 1);
+}
+
 /** @brief Every worker up on both sides. */
 int cl_metrics_healthy(void)
 {
@@ -245,6 +251,12 @@ void cl_metrics_prometheus(cl_buf_t *o)
                   "careledger_policy_reloads_total{result=\"ok\"} %lld\n"
                   "careledger_policy_reloads_total{result=\"rejected\"} %lld\n",
                   (long long)atomic_load(&reloads_ok), (long long)atomic_load(&reloads_failed));
+    cl_buf_printf(o,
+                  "# HELP careledger_partition_focus_total Times a worker began to read one "
+                  "partition alone, its backlog the largest (a replay or a catch-up).\n"
+                  "# TYPE careledger_partition_focus_total counter\n"
+                  "careledger_partition_focus_total %lld\n",
+                  (long long)atomic_load(&focuses));
 }
 
 /** @brief /healthz document. */

@@ -34,6 +34,14 @@
  * events (DECISIONS 140, 146), while a live stream's batches still close about linger_ms after
  * their first message. */
 #define BATCH_FILL_MS 2000
+/* While one assigned partition holds at least FOCUS_MIN unread messages, a worker reads it
+ * alone (the others paused) until it holds fewer, then the one with the most. A producer keys
+ * a unit's events to one partition, so such a batch holds a few units' workers over many days
+ * instead of every unit over a few hours, and a batch's work, which is per worker it touches,
+ * is shared by more events (PERFORMANCE.md, session 17; DECISIONS 161). A live stream's
+ * partitions hold a few messages each and are read together as before. */
+#define FOCUS_MIN      1000
+#define FOCUS_CHECK_MS 100
 
 typedef struct assigned {
     char topic[256];
@@ -57,6 +65,11 @@ struct cl_worker {
     long long batch_first_ms;
     assigned_t parts[MAX_ASSIGNED];
     size_t nparts;
+    int focused;         /* every assigned partition but focus_* is paused by us */
+    int unfocus_pending; /* a rebalance came while focused: resume what is left */
+    char focus_topic[256];
+    int32_t focus_partition;
+    long long focus_checked_ms;
     int pg_up, kafka_up; /* pg_up -1: not tried yet, so the first outcome is logged */
     int backoff_ms;
     char last_err[1024];
@@ -341,6 +354,31 @@ abandon:
     return st;
 }
 
+/**
+ * @brief Resume @p list and seek each of its partitions to where this worker reads next: past
+ * the batch, else the stored offset, else the beginning. A paused partition's prefetched
+ * messages may have been dropped, so its fetch position is not to be trusted.
+ */
+static void resume_at_position(cl_worker_t *w, rd_kafka_topic_partition_list_t *list)
+{
+    if (!list->cnt)
+        return;
+    for (int i = 0; i < list->cnt; i++) {
+        cl_batch_part_t *p =
+            cl_batch_part(&w->batch, list->elems[i].topic, list->elems[i].partition);
+        assigned_t *a = find_part(w, list->elems[i].topic, list->elems[i].partition);
+        list->elems[i].offset = p                     ? p->end
+                                : a && a->stored >= 0 ? a->stored
+                                                      : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_resume_partitions(w->rk, list);
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(w->rk, list, 5000);
+    if (e) {
+        cl_log_warn("seek failed", "worker=%d error=\"%s\"", w->id, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+}
+
 /** @brief Pause, back off, reconnect and retry until the batch is stored or we stop. */
 static void commit_until_stored(cl_worker_t *w, long long deadline_ms)
 {
@@ -370,23 +408,14 @@ static void commit_until_stored(cl_worker_t *w, long long deadline_ms)
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
     if (assigned) {
-        /* Resume exactly after what is stored or batched: paused fetches may have been purged. */
+        /* Every assigned partition resumes, a focus's paused ones too: the next batch chooses
+         * again. */
         rd_kafka_topic_partition_list_t *now = NULL;
         if (rd_kafka_assignment(w->rk, &now) == RD_KAFKA_RESP_ERR_NO_ERROR && now) {
-            for (int i = 0; i < now->cnt; i++) {
-                cl_batch_part_t *p =
-                    cl_batch_part(&w->batch, now->elems[i].topic, now->elems[i].partition);
-                assigned_t *a = find_part(w, now->elems[i].topic, now->elems[i].partition);
-                now->elems[i].offset = p                     ? p->end
-                                       : a && a->stored >= 0 ? a->stored
-                                                             : RD_KAFKA_OFFSET_BEGINNING;
-            }
-            rd_kafka_resume_partitions(w->rk, now);
-            rd_kafka_error_t *e = rd_kafka_seek_partitions(w->rk, now, 5000);
-            if (e)
-                rd_kafka_error_destroy(e);
+            resume_at_position(w, now);
             rd_kafka_topic_partition_list_destroy(now);
         }
+        w->focused = 0;
         rd_kafka_topic_partition_list_destroy(assigned);
     }
 }
@@ -477,6 +506,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         } else {
             rd_kafka_assign(rk, parts);
         }
+        /* A partition paused by a focus before it was revoked must not stay paused. */
+        rd_kafka_resume_partitions(rk, parts);
+        if (w->focused)
+            w->unfocus_pending = 1;
         return;
     }
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -491,6 +524,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (a)
                 *a = w->parts[--w->nparts];
         }
+        if (w->focused)
+            w->unfocus_pending = 1;
         cl_log_info("partitions revoked", "worker=%d count=%d", w->id, parts->cnt);
         if (cooperative) {
             rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
@@ -540,6 +575,21 @@ static int part_watermarks(cl_worker_t *w, size_t i, int64_t *lo, int64_t *hi)
     return *hi >= 0 ? 0 : -1;
 }
 
+/**
+ * @brief Messages of assigned partition @p i past what the batch and PostgreSQL hold: from the
+ * batch's end, else the stored offset, else the partition's first offset (when librdkafka
+ * does not know that either, or its watermarks, nothing counts as unread).
+ */
+static int64_t part_unread(cl_worker_t *w, size_t i)
+{
+    int64_t lo, hi;
+    if (part_watermarks(w, i, &lo, &hi))
+        return 0;
+    const cl_batch_part_t *p = cl_batch_part(&w->batch, w->parts[i].topic, w->parts[i].partition);
+    int64_t pos = p ? p->end : w->parts[i].stored >= 0 ? w->parts[i].stored : lo >= 0 ? lo : hi;
+    return hi > pos ? hi - pos : 0;
+}
+
 /** @brief Publish each assigned partition's lag (high watermark − stored offset). */
 static void update_lags(cl_worker_t *w)
 {
@@ -560,19 +610,98 @@ static void update_lags(cl_worker_t *w)
  */
 static int unread_behind(cl_worker_t *w)
 {
-    for (size_t i = 0; i < w->nparts; i++) {
-        int64_t lo, hi;
-        if (part_watermarks(w, i, &lo, &hi))
-            continue;
-        const cl_batch_part_t *p =
-            cl_batch_part(&w->batch, w->parts[i].topic, w->parts[i].partition);
-        /* Read to: the batch's end, else what is stored, else the partition's first offset
-         * (when librdkafka does not know that either, nothing counts as unread). */
-        int64_t pos = p ? p->end : w->parts[i].stored >= 0 ? w->parts[i].stored : lo >= 0 ? lo : hi;
-        if (hi - pos > 1)
+    for (size_t i = 0; i < w->nparts; i++)
+        if (part_unread(w, i) > 1)
             return 1;
-    }
     return 0;
+}
+
+/** @brief Whether assigned partition @p i is the one read alone. */
+static int is_focus(const cl_worker_t *w, size_t i)
+{
+    return w->parts[i].partition == w->focus_partition &&
+           strcmp(w->parts[i].topic, w->focus_topic) == 0;
+}
+
+/** @brief The assigned partitions, all but @p skip (SIZE_MAX: none skipped), as a new list. */
+static rd_kafka_topic_partition_list_t *parts_but(const cl_worker_t *w, size_t skip)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)w->nparts);
+    for (size_t i = 0; i < w->nparts; i++)
+        if (i != skip)
+            rd_kafka_topic_partition_list_add(l, w->parts[i].topic, w->parts[i].partition);
+    return l;
+}
+
+/**
+ * @brief Read one partition alone while it holds at least FOCUS_MIN unread messages, then
+ * the one with the most, else every partition together. Called
+ * before a batch's first message and when the partition read alone runs dry. A partition
+ * paused here resumes at the exact next offset (resume_at_position()).
+ */
+static void choose_focus(cl_worker_t *w)
+{
+    if (w->unfocus_pending) {
+        /* The assignment changed under a focus: every partition still ours resumes. */
+        rd_kafka_topic_partition_list_t *l = parts_but(w, SIZE_MAX);
+        resume_at_position(w, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        w->unfocus_pending = w->focused = 0;
+    }
+    size_t best = SIZE_MAX;
+    int64_t most = FOCUS_MIN - 1;
+    /* A partition read alone stays so while it holds enough: each switch lets the messages
+     * the others had prefetched into the queue into the batch. */
+    for (size_t i = 0; w->focused && i < w->nparts; i++)
+        if (is_focus(w, i) && part_unread(w, i) > most)
+            return;
+    for (size_t i = 0; w->nparts > 1 && i < w->nparts; i++) {
+        int64_t n = part_unread(w, i);
+        if (n > most) {
+            most = n;
+            best = i;
+        }
+    }
+    if (best == SIZE_MAX) {
+        if (!w->focused)
+            return;
+        /* Back to every partition: the paused ones resume where they stopped. */
+        rd_kafka_topic_partition_list_t *l = parts_but(w, SIZE_MAX);
+        for (size_t i = 0; i < w->nparts; i++)
+            if (is_focus(w, i))
+                rd_kafka_topic_partition_list_del(l, w->parts[i].topic, w->parts[i].partition);
+        resume_at_position(w, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        w->focused = 0;
+        cl_log_debug("reading every partition", "worker=%d", w->id);
+        return;
+    }
+    if (w->focused && is_focus(w, best))
+        return;
+    rd_kafka_topic_partition_list_t *pause = parts_but(w, best);
+    rd_kafka_pause_partitions(w->rk, pause);
+    rd_kafka_topic_partition_list_destroy(pause);
+    if (w->focused) { /* it was paused as one of the others */
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, w->parts[best].topic, w->parts[best].partition);
+        resume_at_position(w, l);
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    snprintf(w->focus_topic, sizeof w->focus_topic, "%s", w->parts[best].topic);
+    w->focus_partition = w->parts[best].partition;
+    w->focused = 1;
+    cl_metrics_focus();
+    cl_log_debug("reading one partition alone", "worker=%d topic=%s partition=%d unread=%lld",
+                 w->id, w->focus_topic, (int)w->focus_partition, (long long)most);
+}
+
+/** @brief Whether the partition read alone has nothing more to read now. */
+static int focus_dry(cl_worker_t *w)
+{
+    for (size_t i = 0; i < w->nparts; i++)
+        if (is_focus(w, i))
+            return part_unread(w, i) <= 1;
+    return 1; /* no longer ours */
 }
 
 /** @brief Use the newest policy set from the next message on. */
@@ -631,10 +760,19 @@ static void *worker_main(void *arg)
     long long last_lag = 0;
     while (cl_daemon_run) {
         refresh_policies(w);
+        /* Before a batch, and every FOCUS_CHECK_MS while not focused: a worker's first
+         * batch starts before librdkafka knows any partition's high watermark. */
+        if (!w->batch.n || w->unfocus_pending ||
+            (!w->focused && now_ms() - w->focus_checked_ms >= FOCUS_CHECK_MS)) {
+            choose_focus(w);
+            w->focus_checked_ms = now_ms();
+        }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(w->rk, 50);
         int drained = !m;
         if (m)
             handle_message(w, m);
+        if (drained && w->focused && w->batch.n && focus_dry(w))
+            choose_focus(w);
         if (w->batch.n) {
             long long age = now_ms() - w->batch_first_ms;
             if (w->batch.n >= (size_t)w->cfg->batch_max || w->batch.bytes >= BATCH_MAX_BYTES ||

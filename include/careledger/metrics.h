@@ -30,6 +30,8 @@ void cl_metrics_kafka_state(int worker, int up);
 void cl_metrics_lag(const char *topic, int32_t partition, int64_t lag);
 /** @brief Count a policy reload (ok = 1) or a rejected one. */
 void cl_metrics_reload(int ok);
+/** @brief Count a worker's turn to read one partition alone (its backlog the largest). */
+void cl_metrics_focus(void);
 /** @brief 1 when every worker reaches PostgreSQL and the broker. */
 int cl_metrics_healthy(void);
 /** @brief Append the Prometheus text exposition to @p out. */
