@@ -177,8 +177,10 @@ static int policy_show(int argc, char **argv)
 /** @brief Dispatch `policy` subcommands. */
 int cl_cli_policy(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
-        return policy_usage(argc < 2 ? stderr : stdout, argc < 2);
+    if (argc < 2)
+        return cl_cli_fail("policy: a subcommand is needed: check FILE… or show FILE");
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return policy_usage(stdout, 0);
     if (strcmp(argv[1], "check") == 0) {
         if (argc < 3)
             return cl_cli_fail("policy check: at least one FILE");

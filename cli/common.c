@@ -104,10 +104,17 @@ int cl_cli_start(int argc, char **argv, const char *name, const char *usage, cl_
 /** @brief Usage on request or misuse, else the configuration. */
 int cl_cli_begin(cl_cli_opts_t *o, const char *usage, int bad_usage, cl_config_t *cfg)
 {
-    if (o->help || bad_usage) {
-        fputs(usage, o->help ? stdout : stderr);
+    if (o->help) {
+        fputs(usage, stdout);
         cl_cli_opts_free(o);
-        return o->help ? 0 : 1;
+        return 0;
+    }
+    if (bad_usage) { /* one line: the usage line, not the whole help */
+        const char *nl = strchr(usage, '\n');
+        fprintf(stderr, "%.*s (--help explains)\n", nl ? (int)(nl - usage) : (int)strlen(usage),
+                usage);
+        cl_cli_opts_free(o);
+        return 1;
     }
     if (cl_cli_load_config(o, cfg)) {
         cl_cli_opts_free(o);

@@ -25,7 +25,7 @@ static void jstr(cl_buf_t *b, const char *s)
     cl_buf_putc(b, '"');
 }
 
-/** @brief Append a count, or null when the policy sets no limit. */
+/** @brief Append a number, or null when there is none (no limit set, no workers). */
 static void jcount(cl_buf_t *b, int has, long long v)
 {
     if (has)
@@ -238,10 +238,12 @@ int cl_rpt_compare_json(const cl_rpt_compare_t *c, FILE *out)
         cl_buf_printf(&b,
                       ",\"own_level\":%s,\"frontline_workers\":%lld,\"worker_days\":%lld,"
                       "\"entitled_fen\":%lld,\"paid_fen\":%lld,\"spend_fen\":%lld,"
-                      "\"spend_per_worker_fen\":%lld,\"coverage\":{",
+                      "\"spend_per_worker_fen\":",
                       g->own_level ? "true" : "false", g->frontline_workers, g->worker_days,
-                      (long long)g->entitled_fen, (long long)g->paid_fen, (long long)g->spend_fen,
-                      (long long)g->spend_per_worker_fen);
+                      (long long)g->entitled_fen, (long long)g->paid_fen, (long long)g->spend_fen);
+        /* Spend over no workers is no figure, like 0 / 0 coverage (R6). */
+        jcount(&b, g->frontline_workers > 0, (long long)g->spend_per_worker_fen);
+        cl_buf_puts(&b, ",\"coverage\":{");
         for (size_t t = 0; t < c->n_tracks; t++) {
             if (t)
                 cl_buf_putc(&b, ',');

@@ -631,7 +631,8 @@ static void compare_regions(cl_doc_t *doc, const cl_rpt_compare_t *c)
         x[6] = cl_cell_money(g->paid_fen);
         x[7] = cl_cell_ratio(g->paid_fen, g->entitled_fen);
         x[7].band = band_of(g->paid_fen, g->entitled_fen, c->legend);
-        x[8] = cl_cell_money(g->spend_per_worker_fen);
+        if (g->frontline_workers > 0) /* else "—": spend over no workers is no figure */
+            x[8] = cl_cell_money(g->spend_per_worker_fen);
         if (g->has_median)
             x[9] = cl_cell_number(g->median_days, 1, 0);
         if (g->has_long_shifts)

@@ -82,8 +82,10 @@ static int make_dirs(const char *dir, char *err, size_t errsize)
 /** @brief Append a path to the list; 0 or -1. */
 static int add_path(char ***paths, size_t *n, const char *path)
 {
-    if (!paths)
+    if (!paths) { /* counted all the same: the scheduler logs how many files it wrote */
+        (*n)++;
         return 0;
+    }
     char **p = realloc(*paths, (*n + 1) * sizeof *p);
     if (!p)
         return -1;
@@ -114,10 +116,18 @@ typedef struct models {
 static const char SQL_BEGIN[] = "BEGIN ISOLATION LEVEL REPEATABLE READ; " SQL_SETUP;
 
 /* May the current user report on region $1 (007_region_access)? With its login and
- * its grants, for the refusal. */
+ * its grants, for the refusal; and whether anything is known of $1: a registered region,
+ * a unit under it, a status or a budget of it. A mistyped code otherwise gave an empty
+ * report under the national policy, which reads like a region with nothing to report. */
 static const char SQL_MAY_REPORT[] =
     "SELECT careledger.acl_may_report($1), current_user, "
-    "nullif(array_to_string(careledger.acl_grants(current_user), ', '), '')";
+    "nullif(array_to_string(careledger.acl_grants(current_user), ', '), ''), "
+    "EXISTS (SELECT 1 FROM careledger.regions r WHERE r.code = $1) "
+    "OR EXISTS (SELECT 1 FROM (SELECT DISTINCT u.region FROM careledger.units u) u "
+    "  WHERE EXISTS (SELECT 1 FROM careledger.region_ancestors(u.region) a "
+    "  WHERE a.ancestor = $1)) "
+    "OR EXISTS (SELECT 1 FROM careledger.statuses s WHERE s.region = $1) "
+    "OR EXISTS (SELECT 1 FROM careledger.budgets b WHERE b.scope = $1)";
 
 /** @brief 0 when the connected user may report on @p region, else -1 with the reason. */
 static int may_report(PGconn *c, const char *region, char *err, size_t errsize)
@@ -127,8 +137,13 @@ static int may_report(PGconn *c, const char *region, char *err, size_t errsize)
     int rc = -1;
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
         snprintf(err, errsize, "%s", PQresultErrorMessage(r));
-    else if (PQgetvalue(r, 0, 0)[0] == 't')
+    else if (PQgetvalue(r, 0, 0)[0] == 't' && PQgetvalue(r, 0, 3)[0] == 't')
         rc = 0;
+    else if (PQgetvalue(r, 0, 0)[0] == 't')
+        snprintf(err, errsize,
+                 "region %s is unknown: it is not registered and no unit, status or budget "
+                 "lies under it",
+                 region);
     else if (PQgetisnull(r, 0, 2))
         snprintf(err, errsize,
                  "login %s is granted no region (careledger grant-region %s CODE, by the "
@@ -251,10 +266,9 @@ int cl_rpt_run(PGconn *c, const cl_policy_set_t *set, const cl_rpt_request_t *q,
     size_t n_local = 0;
     if (!n_paths)
         n_paths = &n_local;
-    if (paths) {
+    *n_paths = 0;
+    if (paths)
         *paths = NULL;
-        *n_paths = 0;
-    }
     int rc = -1;
     char path[CL_TMP_PATH_MAX];
     cl_doc_t *doc = build(c, set, q, &m, err, errsize);

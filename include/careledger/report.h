@@ -144,7 +144,8 @@ typedef struct cl_rpt_region {
     long long frontline_workers, worker_days;
     int64_t entitled_fen, paid_fen; /* temporary subsidy */
     int64_t spend_fen;              /* every payment and money measure, dated ≤ D */
-    int64_t spend_per_worker_fen;   /* spend / frontline workers, rounded; 0 without workers */
+    int64_t spend_per_worker_fen;   /* spend / frontline workers, rounded; no figure (null,
+                                       "—") without workers */
     long long *eligible, *covered;  /* owned; one per cl_rpt_compare_t track */
     double median_days;             /* month close → payment, temporary subsidy payments */
     int has_median;

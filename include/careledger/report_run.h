@@ -44,7 +44,8 @@ int cl_rpt_parse_formats(const char *list, unsigned *formats, char *err, size_t 
  * @p conn (borrowed, left idle), renders charts with gnuplot only when pdf or
  * html is asked for, and writes each file whole or not at all.
  * @param paths when not NULL, receives the written paths (malloc'd array of
- * malloc'd strings, in format order; the caller frees them) and @p n_paths.
+ * malloc'd strings, in format order; the caller frees them).
+ * @param n_paths when not NULL, receives how many files were written.
  * @return 0, or -1 with a one-line reason in @p err.
  */
 int cl_rpt_run(PGconn *conn, const cl_policy_set_t *set, const cl_rpt_request_t *req, char ***paths,
