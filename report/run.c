@@ -129,20 +129,33 @@ static const char SQL_MAY_REPORT[] =
     "OR EXISTS (SELECT 1 FROM careledger.statuses s WHERE s.region = $1) "
     "OR EXISTS (SELECT 1 FROM careledger.budgets b WHERE b.scope = $1)";
 
-/** @brief 0 when the connected user may report on @p region, else -1 with the reason. */
-static int may_report(PGconn *c, const char *region, char *err, size_t errsize)
+/** @brief Whether a policy of @p set is the policy of @p region itself. */
+static int policy_region(const cl_policy_set_t *set, const char *region)
+{
+    for (size_t i = 0; i < cl_policy_set_count(set); i++)
+        if (strcmp(cl_policy_set_at(set, i)->region, region) == 0)
+            return 1;
+    return 0;
+}
+
+/**
+ * @brief 0 when the connected user may report on @p region and it is known (@p named: a policy
+ * is its own, so a jurisdiction gets its "no data" report before its first event), else -1
+ * with the reason.
+ */
+static int may_report(PGconn *c, const char *region, int named, char *err, size_t errsize)
 {
     const char *params[1] = {region};
     PGresult *r = PQexecParams(c, SQL_MAY_REPORT, 1, NULL, params, NULL, NULL, 0);
     int rc = -1;
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
         snprintf(err, errsize, "%s", PQresultErrorMessage(r));
-    else if (PQgetvalue(r, 0, 0)[0] == 't' && PQgetvalue(r, 0, 3)[0] == 't')
+    else if (PQgetvalue(r, 0, 0)[0] == 't' && (named || PQgetvalue(r, 0, 3)[0] == 't'))
         rc = 0;
     else if (PQgetvalue(r, 0, 0)[0] == 't')
         snprintf(err, errsize,
-                 "region %s is unknown: it is not registered and no unit, status or budget "
-                 "lies under it",
+                 "region %s is unknown: not registered, no policy's own, and no unit, status "
+                 "or budget lies under it",
                  region);
     else if (PQgetisnull(r, 0, 2))
         snprintf(err, errsize,
@@ -157,14 +170,14 @@ static int may_report(PGconn *c, const char *region, char *err, size_t errsize)
 }
 
 /** @brief Begin the report's transaction and check the login may report; 0 or -1. */
-static int begin(PGconn *c, const char *region, char *err, size_t errsize)
+static int begin(PGconn *c, const char *region, int named, char *err, size_t errsize)
 {
     PGresult *r = PQexec(c, SQL_BEGIN);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
         snprintf(err, errsize, "%s", PQresultErrorMessage(r));
     PQclear(r);
-    if (ok && may_report(c, region, err, errsize) == 0)
+    if (ok && may_report(c, region, named, err, errsize) == 0)
         return 0;
     if (PQtransactionStatus(c) != PQTRANS_IDLE)
         PQclear(PQexec(c, "ROLLBACK"));
@@ -196,7 +209,7 @@ static cl_doc_t *build(PGconn *c, const cl_policy_set_t *set, const cl_rpt_reque
      * them, which no deadlock detector sees) the report is read again on one session. */
     int rc = -1;
     for (int attempt = 0; attempt < 2 && rc; attempt++) {
-        if (begin(c, q->region, err, errsize))
+        if (begin(c, q->region, policy_region(set, q->region), err, errsize))
             return NULL;
         char why[256] = "";
         cl_rpt_par_t *par = attempt == 0 ? cl_rpt_par_open(c, SQL_SETUP, why, sizeof why) : NULL;

@@ -563,6 +563,11 @@ static void test_usage_errors(void)
     CU_ASSERT_EQUAL(report(dir, "daily --region 220000 --date 2020-03-01 --format docx"), 1);
     CU_ASSERT_EQUAL(report(dir, "finance --region 220000 --date 2020-03-01 --month 2020-04"), 1);
     CU_ASSERT_EQUAL(report(dir, "daily --region 220000 --date 2020-03-01 --lang fr"), 1);
+    /* Codes nothing is known of (DECISIONS 162): mistyped, or a province with no data and no
+     * policy of its own; an empty report under the national policy would read as "nothing
+     * to report". */
+    CU_ASSERT_EQUAL(report(dir, "daily --region 999999 --date 2020-03-01"), 1);
+    CU_ASSERT_EQUAL(report(dir, "compare --region 110000 --date 2020-03-01"), 1);
 }
 
 /** @brief The daemon writes yesterday's reports into out_dir/DATE/ and serves them. */
