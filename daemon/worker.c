@@ -616,11 +616,15 @@ static int unread_behind(cl_worker_t *w)
     return 0;
 }
 
-/** @brief Whether assigned partition @p i is the one read alone. */
-static int is_focus(const cl_worker_t *w, size_t i)
+/** @brief The index in parts[] of the partition read alone; SIZE_MAX when none is (or no
+ * longer ours). */
+static size_t focus_index(const cl_worker_t *w)
 {
-    return w->parts[i].partition == w->focus_partition &&
-           strcmp(w->parts[i].topic, w->focus_topic) == 0;
+    for (size_t i = 0; w->focused && i < w->nparts; i++)
+        if (w->parts[i].partition == w->focus_partition &&
+            strcmp(w->parts[i].topic, w->focus_topic) == 0)
+            return i;
+    return SIZE_MAX;
 }
 
 /** @brief The assigned partitions, all but @p skip (SIZE_MAX: none skipped), as a new list. */
@@ -634,10 +638,10 @@ static rd_kafka_topic_partition_list_t *parts_but(const cl_worker_t *w, size_t s
 }
 
 /**
- * @brief Read one partition alone while it holds at least FOCUS_MIN unread messages, then
- * the one with the most, else every partition together. Called
- * before a batch's first message and when the partition read alone runs dry. A partition
- * paused here resumes at the exact next offset (resume_at_position()).
+ * @brief Read one partition alone while it holds at least FOCUS_MIN unread messages, then the
+ * one with the most, else every partition together. Called before a batch's first message
+ * and when the partition read alone runs dry. A partition paused here resumes at the exact
+ * next offset (resume_at_position()).
  */
 static void choose_focus(cl_worker_t *w)
 {
@@ -652,9 +656,9 @@ static void choose_focus(cl_worker_t *w)
     int64_t most = FOCUS_MIN - 1;
     /* A partition read alone stays so while it holds enough: each switch lets the messages
      * the others had prefetched into the queue into the batch. */
-    for (size_t i = 0; w->focused && i < w->nparts; i++)
-        if (is_focus(w, i) && part_unread(w, i) > most)
-            return;
+    size_t focus = focus_index(w);
+    if (focus != SIZE_MAX && part_unread(w, focus) > most)
+        return;
     for (size_t i = 0; w->nparts > 1 && i < w->nparts; i++) {
         int64_t n = part_unread(w, i);
         if (n > most) {
@@ -666,18 +670,13 @@ static void choose_focus(cl_worker_t *w)
         if (!w->focused)
             return;
         /* Back to every partition: the paused ones resume where they stopped. */
-        rd_kafka_topic_partition_list_t *l = parts_but(w, SIZE_MAX);
-        for (size_t i = 0; i < w->nparts; i++)
-            if (is_focus(w, i))
-                rd_kafka_topic_partition_list_del(l, w->parts[i].topic, w->parts[i].partition);
+        rd_kafka_topic_partition_list_t *l = parts_but(w, focus);
         resume_at_position(w, l);
         rd_kafka_topic_partition_list_destroy(l);
         w->focused = 0;
         cl_log_debug("reading every partition", "worker=%d", w->id);
         return;
     }
-    if (w->focused && is_focus(w, best))
-        return;
     rd_kafka_topic_partition_list_t *pause = parts_but(w, best);
     rd_kafka_pause_partitions(w->rk, pause);
     rd_kafka_topic_partition_list_destroy(pause);
@@ -698,10 +697,8 @@ static void choose_focus(cl_worker_t *w)
 /** @brief Whether the partition read alone has nothing more to read now. */
 static int focus_dry(cl_worker_t *w)
 {
-    for (size_t i = 0; i < w->nparts; i++)
-        if (is_focus(w, i))
-            return part_unread(w, i) <= 1;
-    return 1; /* no longer ours */
+    size_t focus = focus_index(w);
+    return focus == SIZE_MAX || part_unread(w, focus) <= 1;
 }
 
 /** @brief Use the newest policy set from the next message on. */
