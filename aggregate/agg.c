@@ -473,7 +473,9 @@ static const char SQL_MARKS_BATCH[] =
     "  WHERE b.type = 'benefit.delivered' AND b.family_id IS NOT NULL ON CONFLICT DO NOTHING) "
     "INSERT INTO agg_marks_m (worker_id, month) SELECT DISTINCT b.worker_id, b.period FROM b "
     "WHERE b.type = 'subsidy.paid' AND b.line = 'temp_subsidy' ON CONFLICT DO NOTHING";
-static const char SQL_MARKS_REFRESH[] = "SELECT careledger.marks_refresh()";
+/* The families' units (schema 17) from the qualifying days the marks just read. */
+static const char SQL_MARKS_REFRESH[] =
+    "SELECT careledger.marks_refresh(); SELECT careledger.family_units_refresh()";
 
 /* Money per counting unit (schema 9): the batch's payments, its money deliveries and the
  * workers whose deliveries it may move (registered, or recomputed without a registered unit:
@@ -529,7 +531,7 @@ static const char SQL_REBUILD_CLEAR[] =
     "careledger.payments, careledger.deliveries, careledger.unit_days, careledger.home_days, "
     "careledger.month_sums, careledger.worker_sets, careledger.quality_ids, "
     "careledger.coverage_marks, careledger.coverage_days, careledger.mark_members, "
-    "careledger.money_days, careledger.delivery_money";
+    "careledger.money_days, careledger.delivery_money, careledger.family_units";
 
 static const char SQL_REBUILD_NEXT_CHUNK[] =
     "TRUNCATE agg_workers, agg_gone, agg_new, agg_marks_w, agg_marks_f, agg_marks_m, agg_marks_mp";

@@ -387,6 +387,15 @@ UNION ALL
 SELECT 'coverage_marks', who || ' ' || track_id, 'stored ' || x::text
 FROM (SELECT * FROM careledger.coverage_marks EXCEPT ALL SELECT * FROM mk_new) x;
 
+-- The units each family counts at per track (schema 17), from the same qualifying days.
+SELECT careledger.family_units_compute();
+INSERT INTO v_diff
+SELECT 'family_units', family_id || ' ' || track_id, 'recomputed ' || x::text
+FROM (SELECT * FROM mk_fam EXCEPT ALL SELECT * FROM careledger.family_units) x
+UNION ALL
+SELECT 'family_units', family_id || ' ' || track_id, 'stored ' || x::text
+FROM (SELECT * FROM careledger.family_units EXCEPT ALL SELECT * FROM mk_fam) x;
+
 CREATE TEMP TABLE v_cov_days ON COMMIT DROP AS
 SELECT x.track_id, x.unit_id, k.date, sum(x.e) AS eligible, sum(x.c) AS covered
 FROM (SELECT m.track_id, m.unit_id, b.date, b.n AS e, 0 AS c

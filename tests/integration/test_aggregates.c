@@ -1024,8 +1024,9 @@ static void add_hq_units(char **l, int *n, const char *prefix)
             prefix, u, 'A' + u);
 }
 
-/** @brief A family's money delivery counted at its smallest registered member's unit as the
- * members register, leave and move, each step in its own batch and verified. */
+/** @brief A family's money delivery counted at its smallest registered member's unit while no
+ * member qualifies for its measure (nobody has worked), as the members register, leave and
+ * move, each step in its own batch and verified. */
 static void test_family_money(void)
 {
     cl_it_t it;
@@ -1057,6 +1058,57 @@ static void test_family_money(void)
         CU_ASSERT_EQUAL(step(&it, file, l, n), 0);
         CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, unit), steps[i][4]);
     }
+    cl_it_teardown(&it);
+}
+
+/** @brief A family's money counted at the unit of the member who qualified first (SPEC R7,
+ * R9; DECISIONS 163) as late shifts and a cancellation move who that is, each step verified:
+ * 红桥's 慰问金 (HQ-18, 1,000 yuan a month per family of a frontline worker, line
+ * family_condolence; qualifying: a direct day). */
+static void test_family_money_first(void)
+{
+    cl_it_t it;
+    char *l[16];
+    int n = 0;
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_agg_famfirst", 0, 1), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 1, 3, 50), 0);
+    add_hq_units(l, &n, "qu");
+    /* Q1 (the smaller id) at HQ-A works from 02-10, Q2 at HQ-B from 02-05: Q2 qualified
+     * first, so both of the family's 1,000 yuan count at HQ-B (the interim rule of
+     * DECISIONS 50 put them at HQ-A). */
+    add(l, &n, REG("q1", "Q1", "HQ-A", "FQ"));
+    add(l, &n, REG("q2", "Q2", "HQ-B", "FQ"));
+    add(l, &n, SHIFT("qs1", "Q1", "HQ-A", "02-10"));
+    add(l, &n, SHIFT("qs2", "Q2", "HQ-B", "02-05"));
+    for (int m = 2; m <= 3; m++)
+        add(l, &n,
+            "{" ENV ",\"event_id\":\"qv%d\",\"type\":\"benefit.delivered\",\"measure\":"
+            "\"HQ-18a\",\"family_id\":\"FQ\",\"date\":\"2020-0%d-20\",\"amount_fen\":100000}",
+            m, m);
+    const char *money = "SELECT coalesce(string_agg(unit_id || ':' || amount_fen, ',' "
+                        "ORDER BY unit_id, date), 'none') FROM careledger.money_days "
+                        "WHERE line = 'family_condolence' AND src = 'delivered' "
+                        "AND amount_fen <> 0";
+    CU_ASSERT_EQUAL(step(&it, "famq1.jsonl", l, n), 0);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, money), "HQ-B:100000,HQ-B:100000");
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "f:FQ"), "HQ-B");
+    /* A late shift of Q1 on 02-03: Q1 qualified first, and the money moves to HQ-A. */
+    n = 0;
+    add(l, &n, SHIFT("qs3", "Q1", "HQ-A", "02-03"));
+    CU_ASSERT_EQUAL(step(&it, "famq2.jsonl", l, n), 0);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, money), "HQ-A:100000,HQ-A:100000");
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "f:FQ"), "HQ-A");
+    /* Q2 on 02-03 too: a tie, which the smaller worker_id (Q1) takes. */
+    n = 0;
+    add(l, &n, SHIFT("qs4", "Q2", "HQ-B", "02-03"));
+    CU_ASSERT_EQUAL(step(&it, "famq3.jsonl", l, n), 0);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, money), "HQ-A:100000,HQ-A:100000");
+    /* Q1's 02-03 cancelled: Q2 (02-03) is first again, and the money returns to HQ-B. */
+    n = 0;
+    add(l, &n, "{" ENV ",\"event_id\":\"qc3\",\"type\":\"shift.cancelled\",\"cancels\":\"qs3\"}");
+    CU_ASSERT_EQUAL(step(&it, "famq4.jsonl", l, n), 0);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, money), "HQ-B:100000,HQ-B:100000");
+    CU_ASSERT_STRING_EQUAL(mark_of(&it, "unit_id", "f:FQ"), "HQ-B");
     cl_it_teardown(&it);
 }
 
@@ -1322,7 +1374,9 @@ int cl_test_register(void)
          test_coverage},
         {"a changed policy recomputes the figures it affects", test_policy_change},
         {"late facts in later batches move the marks they change", test_marks_late_facts},
-        {"a family's money follows its smallest registered member", test_family_money},
+        {"a family's money without a qualifier follows its smallest registered member",
+         test_family_money},
+        {"a family's money follows the member who qualified first", test_family_money_first},
         {"a region's registration recomputes only when it moves the parent policies follow",
          test_region_parent},
         {NULL, NULL}};
