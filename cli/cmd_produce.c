@@ -3,9 +3,10 @@
  * @brief `careledger produce FILE --topic T`: JSONL lines to Kafka, keyed by
  * unit_id when the line has one (a unit's events then keep their order), a
  * cancellation or a return like the shift or departure it names when this run
- * sent that, else by event_id (the copies of an event then keep theirs), else
- * by the line's first bytes: the same file always lands in the same
- * partitions, in order.
+ * sent that, an event naming a worker or a family by their unit when this run
+ * saw it, else by event_id (the copies of an event then keep theirs), else by
+ * the line's first bytes: the same file always lands in the same partitions,
+ * in order.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -37,6 +38,15 @@ typedef struct target_slot {
 } target_slot_t;
 
 static target_slot_t *targets; /* TARGET_SLOTS, or NULL when there was no memory for them */
+
+/* A delivery, a departure or an injury names a worker or a family, not a unit: keyed by its
+ * own event_id, it lands in any partition, and every batch then recomputes people from
+ * everywhere, each with all their stored history (DECISIONS 164). Keyed by the unit of the
+ * worker (registered, else of their first shift) or of the family (its first registered
+ * member's, else that of the worker whose id it is), it follows that unit's shifts. Workers
+ * are remembered in a table of their own: the shifts' entries would push them out of the
+ * first one long before their deliveries come. */
+static target_slot_t *homes; /* TARGET_SLOTS, or NULL when there was no memory for them */
 
 static long delivered, failed;
 
@@ -72,31 +82,35 @@ static uint64_t target_hash(char kind, const char *s, size_t n)
     return h ? h : 1;
 }
 
-/** @brief Remember that the event @p kind:@p id was sent with @p key (NULL: its own id). */
-static void target_put(char kind, const char *id, size_t n, const char *key, size_t klen)
+/**
+ * @brief Remember in table @p tab that @p kind:@p id was sent with, or belongs to, @p key
+ * (NULL: its own id).
+ */
+static void target_put(target_slot_t *tab, char kind, const char *id, size_t n, const char *key,
+                       size_t klen)
 {
     if (!key)
         klen = 0;
-    if (!targets || !n || klen > TARGET_KEY_MAX || (key && !klen))
+    if (!tab || !n || klen > TARGET_KEY_MAX || (key && !klen))
         return;
     uint64_t h = target_hash(kind, id, n);
-    target_slot_t *t = &targets[h & (TARGET_SLOTS - 1)];
+    target_slot_t *t = &tab[h & (TARGET_SLOTS - 1)];
     t->id = h;
     t->len = (uint8_t)klen;
     memcpy(t->key, key, klen);
 }
 
 /**
- * @brief The key the event @p kind:@p id was sent with into @p key (its own id @p id when it
- * was keyed by that).
+ * @brief The key @p kind:@p id was sent with, or belongs to, in table @p tab into @p key (its
+ * own id @p id when it was keyed by that).
  * @return the key's length, 0 if unknown.
  */
-static size_t target_get(char kind, const char *id, size_t n, char *key)
+static size_t target_get(const target_slot_t *tab, char kind, const char *id, size_t n, char *key)
 {
-    if (!targets || !n)
+    if (!tab || !n)
         return 0;
     uint64_t h = target_hash(kind, id, n);
-    const target_slot_t *t = &targets[h & (TARGET_SLOTS - 1)];
+    const target_slot_t *t = &tab[h & (TARGET_SLOTS - 1)];
     if (t->id != h)
         return 0;
     if (!t->len) {
@@ -108,10 +122,43 @@ static size_t target_get(char kind, const char *id, size_t n, char *key)
 }
 
 /**
+ * @brief The unit key of the worker or family a line without a unit names into @p key, when
+ * this run saw it: the worker's, else the family's, else that of the worker whose id the
+ * family's is (a worker registered without a family is their own).
+ * @return the key's length, 0 if unknown.
+ */
+static size_t home_key(cl_json_scanner_t *sc, const char *line, char *key)
+{
+    char id[128];
+    size_t n = member_key(sc, line, "worker_id", id, sizeof id);
+    if (n)
+        return target_get(homes, 'w', id, n, key);
+    if (!(n = member_key(sc, line, "family_id", id, sizeof id)))
+        return 0;
+    size_t k = target_get(homes, 'f', id, n, key);
+    return k ? k : target_get(homes, 'w', id, n, key);
+}
+
+/** @brief Remember the unit @p key of a registered worker (and of their family, if new) or of
+ * a worker's first shift. */
+static void home_note(cl_json_scanner_t *sc, const char *line, int registered, const char *key,
+                      size_t klen)
+{
+    char id[128], seen[128];
+    size_t n = member_key(sc, line, "worker_id", id, sizeof id);
+    if (registered || !target_get(homes, 'w', id, n, seen))
+        target_put(homes, 'w', id, n, key, klen);
+    if (registered && (n = member_key(sc, line, "family_id", id, sizeof id)) &&
+        !target_get(homes, 'f', id, n, seen))
+        target_put(homes, 'f', id, n, key, klen);
+}
+
+/**
  * @brief The message key of a line into @p key (at least KEY_FALLBACK bytes): its unit_id,
  * else for a cancellation or a return the key of the shift or departure it names when this
- * run sent it, else its event_id, else its first bytes. A line without a key would go to a
- * random partition, and an event's copies could then be read before the event.
+ * run sent it, else for a line naming a worker or a family their unit when this run saw it,
+ * else its event_id, else its first bytes. A line without a key would go to a random
+ * partition, and an event's copies could then be read before the event.
  * @return the key's length (0 only for an empty line).
  */
 static size_t line_key(cl_json_scanner_t *sc, const char *line, size_t len, char *key, size_t cap)
@@ -125,18 +172,29 @@ static size_t line_key(cl_json_scanner_t *sc, const char *line, size_t len, char
         int cancel = strcmp(type, "shift.cancelled") == 0;
         int named = cancel || strcmp(type, "deployment.ended") == 0;
         /* An earlier copy's key first, so that copies keep their order (one sent before its
-         * shift was keyed by its own id); else the named event's. */
-        if (named && !(n = target_get('c', eid, elen, key))) {
+         * shift or its worker was seen was keyed by its own id); else the named event's, or
+         * the named worker's or family's. */
+        if (named && !(n = target_get(targets, 'c', eid, elen, key))) {
             size_t ilen = member_key(sc, line, cancel ? "cancels" : "deployment_id", id, sizeof id);
-            n = target_get(cancel ? 's' : 'd', id, ilen, key);
-            target_put('c', eid, elen, n ? key : NULL, n);
+            n = target_get(targets, cancel ? 's' : 'd', id, ilen, key);
+            target_put(targets, 'c', eid, elen, n ? key : NULL, n);
         }
-        if (!n && !(n = member_key(sc, line, "unit_id", key, cap)))
+        int by_unit = !n && (n = member_key(sc, line, "unit_id", key, cap)) != 0;
+        if (!n && !(n = target_get(targets, 'c', eid, elen, key))) {
+            n = home_key(sc, line, key);
+            target_put(targets, 'c', eid, elen, n ? key : NULL, n);
+        }
+        if (!n)
             n = member_key(sc, line, "event_id", key, cap);
-        if (n && strcmp(type, "shift.completed") == 0)
-            target_put('s', eid, elen, key, n);
+        if (n && strcmp(type, "shift.completed") == 0) {
+            target_put(targets, 's', eid, elen, key, n);
+            if (by_unit)
+                home_note(sc, line, 0, key, n);
+        } else if (by_unit && strcmp(type, "worker.registered") == 0)
+            home_note(sc, line, 1, key, n);
         else if (n && strcmp(type, "deployment.started") == 0)
-            target_put('d', id, member_key(sc, line, "deployment_id", id, sizeof id), key, n);
+            target_put(targets, 'd', id, member_key(sc, line, "deployment_id", id, sizeof id), key,
+                       n);
     }
     if (!n) {
         n = len < KEY_FALLBACK ? len : KEY_FALLBACK;
@@ -152,7 +210,9 @@ static const char USAGE[] =
     "its first bytes, so a unit's events and an event's copies keep their order and\n"
     "the same file always lands in the same partitions. A shift.cancelled or a\n"
     "deployment.ended is keyed like the shift or departure it names when this run\n"
-    "sent that, so it follows it in its partition.\n"
+    "sent that, so it follows it in its partition; a line that names a worker or a\n"
+    "family but no unit is keyed by their unit when this run saw it (the worker's\n"
+    "registration or first shift), so it follows that unit's events.\n"
     "Lines are sent as they are, bad ones included: the daemon judges them.\n"
     "FILE - reads standard input.\n";
 
@@ -184,6 +244,7 @@ int cl_cli_produce(int argc, char **argv)
     rd_kafka_t *rk = NULL;
     cl_json_scanner_t *sc = cl_json_scanner_create();
     targets = calloc(TARGET_SLOTS, sizeof *targets); /* without it, lines keep their own keys */
+    homes = calloc(TARGET_SLOTS, sizeof *homes);
     rd_kafka_conf_t *conf = cl_kafka_conf(&cfg, CL_KAFKA_PRODUCER, err, sizeof err);
     if (!conf || !sc) {
         cl_cli_fail("produce: %s", conf ? "out of memory" : err);
@@ -251,7 +312,8 @@ done:
         rd_kafka_destroy(rk);
     cl_json_scanner_destroy(sc);
     free(targets);
-    targets = NULL;
+    free(homes);
+    targets = homes = NULL;
     cl_config_clear(&cfg);
     cl_cli_opts_free(&o);
     return rc;

@@ -132,14 +132,45 @@ static const char PRODUCE_LINES[] =
     "\"worker_id\":\"W-1\"}\n"
     "{\"event_id\":\"ret-1\",\"type\":\"deployment.ended\",\"deployment_id\":\"D-1\"}\n"
     "{\"event_id\":\"cx-2\",\"type\":\"shift.cancelled\",\"cancels\":\"sh-9\"}\n"
-    "{\"event_id\":\"ret-2\",\"type\":\"deployment.ended\",\"deployment_id\":\"D-9\"}\n";
+    "{\"event_id\":\"ret-2\",\"type\":\"deployment.ended\",\"deployment_id\":\"D-9\"}\n"
+    "{\"event_id\":\"bd-early\",\"type\":\"benefit.delivered\",\"worker_id\":\"W-2\"}\n"
+    "{\"event_id\":\"wr-2\",\"type\":\"worker.registered\",\"worker_id\":\"W-2\","
+    "\"unit_id\":\"U-3\",\"family_id\":\"F-2\"}\n"
+    "{\"event_id\":\"bd-1\",\"type\":\"benefit.delivered\",\"worker_id\":\"W-2\"}\n"
+    "{\"event_id\":\"bd-early\",\"type\":\"benefit.delivered\",\"worker_id\":\"W-2\"}\n"
+    "{\"event_id\":\"sh-5\",\"type\":\"shift.completed\",\"worker_id\":\"W-3\","
+    "\"unit_id\":\"U-5\"}\n"
+    "{\"event_id\":\"sh-6\",\"type\":\"shift.completed\",\"worker_id\":\"W-3\","
+    "\"unit_id\":\"U-6\"}\n"
+    "{\"event_id\":\"bd-3\",\"type\":\"benefit.delivered\",\"worker_id\":\"W-3\"}\n"
+    "{\"event_id\":\"bf-1\",\"type\":\"benefit.delivered\",\"family_id\":\"F-2\"}\n"
+    "{\"event_id\":\"bf-2\",\"type\":\"benefit.delivered\",\"family_id\":\"W-3\"}\n"
+    "{\"event_id\":\"dep-2\",\"type\":\"deployment.started\",\"deployment_id\":\"D-2\","
+    "\"worker_id\":\"W-2\"}\n"
+    "{\"event_id\":\"ret-3\",\"type\":\"deployment.ended\",\"deployment_id\":\"D-2\"}\n";
 static const struct {
     const char *event_id, *key;
 } PRODUCE_KEYS[] = {
     {"cx-early", "cx-early"}, /* its shift not sent yet: its own id, and so its copy after it */
-    {"sh-1", "U-7"},          {"cx-1", "U-7"},    /* after its shift: the shift's key */
-    {"dep-1", "dep-1"},       {"ret-1", "dep-1"}, /* after its departure: the departure's key */
-    {"cx-2", "cx-2"},         {"ret-2", "ret-2"}};
+    {"sh-1", "U-7"},
+    {"cx-1", "U-7"}, /* after its shift: the shift's key */
+    {"dep-1", "dep-1"},
+    {"ret-1", "dep-1"}, /* W-1 unseen: its own id, the return its key */
+    {"cx-2", "cx-2"},
+    {"ret-2", "ret-2"},
+    /* A line naming a worker or a family but no unit: the worker's registered unit, else
+     * their first shift's; the family's first registered member's, else the unit of the
+     * worker whose id it is; its own id before either was seen, and so its copy after. */
+    {"bd-early", "bd-early"},
+    {"wr-2", "U-3"},
+    {"bd-1", "U-3"},
+    {"sh-5", "U-5"},
+    {"sh-6", "U-6"},
+    {"bd-3", "U-5"},
+    {"bf-1", "U-3"},
+    {"bf-2", "U-5"},
+    {"dep-2", "U-3"},
+    {"ret-3", "U-3"}};
 
 static void test_produce_keys(void)
 {
@@ -193,7 +224,9 @@ int cl_test_register(void)
         {"prints bootstrap=HOST:PORT first", test_bootstrap_line},
         {"librdkafka produce and consume over TCP", test_produce_consume},
         {"kcat -P and -C", test_kcat},
-        {"produce keys a cancellation or a return like what it names", test_produce_keys},
+        {"produce keys a cancellation or a return like what it names, a delivery like its "
+         "worker or family",
+         test_produce_keys},
         {"SIGTERM exits 0", test_sigterm},
         {NULL, NULL}};
     if (setup() != 0)
