@@ -47,6 +47,10 @@ static target_slot_t *targets; /* TARGET_SLOTS, or NULL when there was no memory
  * are remembered in a table of their own: the shifts' entries would push them out of the
  * first one long before their deliveries come. */
 static target_slot_t *homes; /* TARGET_SLOTS, or NULL when there was no memory for them */
+/* The keys of lines keyed through their worker or family, by event_id, so that a copy sent
+ * after the worker was first seen follows an original keyed by its own id (R4's "accepted
+ * first"): in a table of their own, where shifts cannot push them out. */
+static target_slot_t *copies;
 
 static long delivered, failed;
 
@@ -82,10 +86,7 @@ static uint64_t target_hash(char kind, const char *s, size_t n)
     return h ? h : 1;
 }
 
-/**
- * @brief Remember in table @p tab that @p kind:@p id was sent with, or belongs to, @p key
- * (NULL: its own id).
- */
+/** @brief Remember in @p tab that @p kind:@p id was sent with @p key (NULL: its own id). */
 static void target_put(target_slot_t *tab, char kind, const char *id, size_t n, const char *key,
                        size_t klen)
 {
@@ -101,11 +102,12 @@ static void target_put(target_slot_t *tab, char kind, const char *id, size_t n, 
 }
 
 /**
- * @brief The key @p kind:@p id was sent with, or belongs to, in table @p tab into @p key (its
- * own id @p id when it was keyed by that).
- * @return the key's length, 0 if unknown.
+ * @brief The key of @p kind:@p id in table @p tab into @p key of @p cap bytes (its own id when
+ * it was keyed by that).
+ * @return the key's length, 0 if unknown or longer than @p cap.
  */
-static size_t target_get(const target_slot_t *tab, char kind, const char *id, size_t n, char *key)
+static size_t target_get(const target_slot_t *tab, char kind, const char *id, size_t n, char *key,
+                         size_t cap)
 {
     if (!tab || !n)
         return 0;
@@ -114,42 +116,46 @@ static size_t target_get(const target_slot_t *tab, char kind, const char *id, si
     if (t->id != h)
         return 0;
     if (!t->len) {
+        if (n > cap)
+            return 0;
         memcpy(key, id, n);
         return n;
     }
+    if (t->len > cap)
+        return 0;
     memcpy(key, t->key, t->len);
     return t->len;
 }
 
 /**
- * @brief The unit key of the worker or family a line without a unit names into @p key, when
- * this run saw it: the worker's, else the family's, else that of the worker whose id the
- * family's is (a worker registered without a family is their own).
+ * @brief The unit key, when this run saw it, of the worker or family a line names into @p key.
+ *
+ * The worker's, else the family's, else that of the worker whose id the family's is (a
+ * worker registered without a family is their own).
  * @return the key's length, 0 if unknown.
  */
-static size_t home_key(cl_json_scanner_t *sc, const char *line, char *key)
+static size_t home_key(cl_json_scanner_t *sc, const char *line, char *key, size_t cap)
 {
     char id[128];
     size_t n = member_key(sc, line, "worker_id", id, sizeof id);
     if (n)
-        return target_get(homes, 'w', id, n, key);
+        return target_get(homes, 'w', id, n, key, cap);
     if (!(n = member_key(sc, line, "family_id", id, sizeof id)))
         return 0;
-    size_t k = target_get(homes, 'f', id, n, key);
-    return k ? k : target_get(homes, 'w', id, n, key);
+    size_t k = target_get(homes, 'f', id, n, key, cap);
+    return k ? k : target_get(homes, 'w', id, n, key, cap);
 }
 
-/** @brief Remember the unit @p key of a registered worker (and of their family, if new) or of
- * a worker's first shift. */
+/** @brief Remember the unit @p key of a registered worker and new family, or a first shift's. */
 static void home_note(cl_json_scanner_t *sc, const char *line, int registered, const char *key,
                       size_t klen)
 {
     char id[128], seen[128];
     size_t n = member_key(sc, line, "worker_id", id, sizeof id);
-    if (registered || !target_get(homes, 'w', id, n, seen))
+    if (registered || !target_get(homes, 'w', id, n, seen, sizeof seen))
         target_put(homes, 'w', id, n, key, klen);
     if (registered && (n = member_key(sc, line, "family_id", id, sizeof id)) &&
-        !target_get(homes, 'f', id, n, seen))
+        !target_get(homes, 'f', id, n, seen, sizeof seen))
         target_put(homes, 'f', id, n, key, klen);
 }
 
@@ -174,15 +180,16 @@ static size_t line_key(cl_json_scanner_t *sc, const char *line, size_t len, char
         /* An earlier copy's key first, so that copies keep their order (one sent before its
          * shift or its worker was seen was keyed by its own id); else the named event's, or
          * the named worker's or family's. */
-        if (named && !(n = target_get(targets, 'c', eid, elen, key))) {
+        if (named && !(n = target_get(targets, 'c', eid, elen, key, cap))) {
             size_t ilen = member_key(sc, line, cancel ? "cancels" : "deployment_id", id, sizeof id);
-            n = target_get(targets, cancel ? 's' : 'd', id, ilen, key);
+            n = target_get(targets, cancel ? 's' : 'd', id, ilen, key, cap);
             target_put(targets, 'c', eid, elen, n ? key : NULL, n);
         }
         int by_unit = !n && (n = member_key(sc, line, "unit_id", key, cap)) != 0;
-        if (!n && !(n = target_get(targets, 'c', eid, elen, key))) {
-            n = home_key(sc, line, key);
-            target_put(targets, 'c', eid, elen, n ? key : NULL, n);
+        int names = cl_json_get(sc, "worker_id") || cl_json_get(sc, "family_id");
+        if (!n && names && !(n = target_get(copies, 'c', eid, elen, key, cap))) {
+            n = home_key(sc, line, key, cap);
+            target_put(copies, 'c', eid, elen, n ? key : NULL, n);
         }
         if (!n)
             n = member_key(sc, line, "event_id", key, cap);
@@ -243,8 +250,16 @@ int cl_cli_produce(int argc, char **argv)
     FILE *f = NULL;
     rd_kafka_t *rk = NULL;
     cl_json_scanner_t *sc = cl_json_scanner_create();
-    targets = calloc(TARGET_SLOTS, sizeof *targets); /* without it, lines keep their own keys */
+    /* Without all three tables, lines keep their own keys. */
+    targets = calloc(TARGET_SLOTS, sizeof *targets);
     homes = calloc(TARGET_SLOTS, sizeof *homes);
+    copies = calloc(TARGET_SLOTS, sizeof *copies);
+    if (!targets || !homes || !copies) {
+        free(targets);
+        free(homes);
+        free(copies);
+        targets = homes = copies = NULL;
+    }
     rd_kafka_conf_t *conf = cl_kafka_conf(&cfg, CL_KAFKA_PRODUCER, err, sizeof err);
     if (!conf || !sc) {
         cl_cli_fail("produce: %s", conf ? "out of memory" : err);
@@ -313,7 +328,8 @@ done:
     cl_json_scanner_destroy(sc);
     free(targets);
     free(homes);
-    targets = homes = NULL;
+    free(copies);
+    targets = homes = copies = NULL;
     cl_config_clear(&cfg);
     cl_cli_opts_free(&o);
     return rc;
