@@ -53,22 +53,31 @@ $fn$;
 
 -- Recompute and store the family units of the families in agg_marks_f: run after
 -- marks_refresh(), whose mk_keys hold every member of those families, under their locks.
+-- The families whose units changed go to fu_moved, for money_refresh() to recount: most
+-- families a batch lists only gained days, which moves none of their units.
 CREATE FUNCTION family_units_refresh() RETURNS void
 LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $fn$
 BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS fu_moved (family_id text PRIMARY KEY) ON COMMIT DELETE ROWS;
     IF to_regclass('pg_temp.mk_keys') IS NULL OR NOT EXISTS (SELECT 1 FROM pg_temp.agg_marks_f) THEN
         RETURN;
     END IF;
     PERFORM careledger.family_units_compute();
-    DELETE FROM careledger.family_units f
-    WHERE f.family_id = ANY (ARRAY(SELECT a.family_id FROM pg_temp.agg_marks_f a))
-      AND NOT EXISTS (SELECT 1 FROM mk_fam n
-                      WHERE n.family_id = f.family_id AND n.track_id = f.track_id
-                        AND n.unit_id = f.unit_id AND n.first_day = f.first_day
-                        AND n.worker_id = f.worker_id AND n.own = f.own);
-    INSERT INTO careledger.family_units
-    SELECT n.* FROM mk_fam n ORDER BY 1, 2, 3
-    ON CONFLICT (family_id, track_id, unit_id) DO NOTHING;
+    WITH gone AS (
+        DELETE FROM careledger.family_units f
+        WHERE f.family_id = ANY (ARRAY(SELECT a.family_id FROM pg_temp.agg_marks_f a))
+          AND NOT EXISTS (SELECT 1 FROM mk_fam n
+                          WHERE n.family_id = f.family_id AND n.track_id = f.track_id
+                            AND n.unit_id = f.unit_id AND n.first_day = f.first_day
+                            AND n.worker_id = f.worker_id AND n.own = f.own)
+        RETURNING f.family_id)
+    INSERT INTO fu_moved SELECT DISTINCT g.family_id FROM gone g ON CONFLICT DO NOTHING;
+    WITH added AS (
+        INSERT INTO careledger.family_units
+        SELECT n.* FROM mk_fam n ORDER BY 1, 2, 3
+        ON CONFLICT (family_id, track_id, unit_id) DO NOTHING
+        RETURNING family_id)
+    INSERT INTO fu_moved SELECT DISTINCT a.family_id FROM added a ON CONFLICT DO NOTHING;
 END
 $fn$;
 
@@ -87,13 +96,14 @@ SELECT d.*, t.line, t.kind,
 FROM deliveries d LEFT JOIN policy_tracks t USING (track_id)
 LEFT JOIN workers k ON k.worker_id = d.worker_id;
 
--- As 015's, but a family's deliveries are recounted too when the batch recomputed the
--- family's marks (agg_marks_f: its members' qualifying days or units moved).
+-- As 015's, but a family's deliveries are recounted too when the batch moved the family's
+-- units (fu_moved, from family_units_refresh()).
 CREATE OR REPLACE FUNCTION money_refresh(everything boolean) RETURNS void
 LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $fn$
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended('careledger.money', 0));
     CREATE TEMP TABLE IF NOT EXISTS mo_recount (event_id text PRIMARY KEY) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS fu_moved (family_id text PRIMARY KEY) ON COMMIT DELETE ROWS;
     TRUNCATE mo_recount;
     IF everything THEN
         INSERT INTO mo_recount SELECT d.event_id FROM careledger.deliveries d
@@ -112,7 +122,7 @@ BEGIN
                                     AND e.type = 'worker.registered' OFFSET 0) r
               WHERE m.registered AND r.family_id IS NOT NULL
               UNION
-              SELECT a.family_id FROM pg_temp.agg_marks_f a) f
+              SELECT a.family_id FROM pg_temp.fu_moved a) f
         CROSS JOIN LATERAL (SELECT d.event_id, d.amount_fen, d.unit_id
                             FROM careledger.deliveries d
                             WHERE d.family_id = f.family_id OFFSET 0) d
@@ -154,6 +164,10 @@ ALTER TABLE family_units ENABLE ROW LEVEL SECURITY;
 CREATE POLICY ingest_all ON family_units TO careledger_ingest USING (true) WITH CHECK (true);
 CREATE POLICY report_scope ON family_units FOR SELECT TO careledger_report USING (
     (SELECT acl_root(current_user)));
+
+-- The reports of an injury case, for a batch to recompute every worker they named when a
+-- later report moves the case (DECISIONS 165); few rows.
+CREATE INDEX events_injury_case ON events (case_id) WHERE type = 'injury.reported';
 
 -- The family units of a database migrated with data, and its money recounted under them.
 CREATE TEMP TABLE IF NOT EXISTS agg_marks_w (worker_id text PRIMARY KEY) ON COMMIT DROP;
