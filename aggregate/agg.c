@@ -184,10 +184,12 @@ static const char SQL_AGG_SETUP[] =
     "delta bigint NOT NULL DEFAULT 0, PRIMARY KEY (worker_id, month)) ON COMMIT DELETE ROWS";
 
 /* The workers a batch affects: their own events, the shifts a cancellation names, the
- * deployment an end closes, and everyone at a unit (re)registered or in a region whose
- * parent the batch moved (agg_regions). */
+ * deployment an end closes, every worker an injury case's reports named (a later report
+ * moves the case off the earlier one's worker), and everyone at a unit (re)registered or in
+ * a region whose parent the batch moved (agg_regions). */
 static const char SQL_AFFECTED[] =
-    "WITH b AS (SELECT s.type, s.worker_id, s.cancels, s.deployment_id, s.code, s.unit_id "
+    "WITH b AS (SELECT s.type, s.worker_id, s.cancels, s.deployment_id, s.code, s.unit_id, "
+    "s.case_id "
     "FROM stage s JOIN stage_acc a USING (event_id) WHERE s.first), "
     "regs AS (SELECT code FROM agg_regions), "
     "region_units AS (SELECT u.unit_id FROM careledger.units u, regs r WHERE u.region = r.code "
@@ -204,6 +206,9 @@ static const char SQL_AFFECTED[] =
     "   OFFSET 0) e WHERE b.type = 'shift.cancelled'"
     " UNION ALL SELECT d.worker_id, true FROM b "
     "   JOIN careledger.deployment_starts d USING (deployment_id) WHERE b.type = 'deployment.ended'"
+    " UNION ALL SELECT e.worker_id, true FROM b CROSS JOIN LATERAL ("
+    "   SELECT e.worker_id FROM careledger.events e WHERE e.case_id = b.case_id "
+    "   AND e.type = 'injury.reported' OFFSET 0) e WHERE b.type = 'injury.reported'"
     " UNION ALL SELECT x.worker_id, true FROM units_hit h CROSS JOIN LATERAL ("
     "   SELECT e.worker_id FROM careledger.events e WHERE e.unit_id = h.unit_id "
     "   AND e.type = 'shift.completed' OFFSET 0) x"
@@ -226,13 +231,14 @@ static const char SQL_TRIGGERS[] =
 
 static const char SQL_ALL_WORKERS[] =
     "SELECT DISTINCT worker_id FROM careledger.events WHERE worker_id IS NOT NULL AND type IN "
-    "('shift.completed', 'worker.registered', 'deployment.started') ORDER BY worker_id";
+    "('shift.completed', 'worker.registered', 'deployment.started', 'injury.reported') "
+    "ORDER BY worker_id";
 static const char SQL_LOAD_CHUNK[] =
     "INSERT INTO agg_workers (worker_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING";
 static const char SQL_MARK_ALL[] =
     "INSERT INTO agg_workers (worker_id) SELECT DISTINCT worker_id FROM careledger.events "
     "WHERE worker_id IS NOT NULL AND type IN ('shift.completed', 'worker.registered', "
-    "'deployment.started') ON CONFLICT (worker_id) DO UPDATE SET whole = true";
+    "'deployment.started', 'injury.reported') ON CONFLICT (worker_id) DO UPDATE SET whole = true";
 
 /* Workers are locked by one of 1,024 buckets of their id, in one global order (by bucket).
  * Every advisory lock held takes a slot of the server's lock table until commit, and the

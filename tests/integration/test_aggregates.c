@@ -1112,6 +1112,36 @@ static void test_family_money_first(void)
     cl_it_teardown(&it);
 }
 
+/** @brief An injury case moved to another worker by a later report: the first worker's
+ * 感染医务人员医疗救治 (HQ-08, once, eligible when infected) goes with it, verified. */
+static void test_injury_moved(void)
+{
+    cl_it_t it;
+    char *l[8];
+    int n = 0;
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_agg_injmove", 0, 1), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 1, 3, 50), 0);
+    add_hq_units(l, &n, "iu");
+    add(l, &n, REG("ia", "IA", "HQ-A", "FIA"));
+    add(l, &n, REG("ib", "IB", "HQ-B", "FIB"));
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"kx1\",\"type\":\"injury.reported\",\"case_id\":\"KX\","
+        "\"worker_id\":\"IA\",\"date\":\"2020-02-10\"}");
+    CU_ASSERT_EQUAL(step(&it, "inj1.jsonl", l, n), 0);
+    const char *hq08 = "SELECT coalesce(string_agg(who, ',' ORDER BY who), 'none') "
+                       "FROM careledger.coverage_marks WHERE track_id = 'HQ-08'";
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, hq08), "w:IA");
+    /* A later report of the same case names IB: the case is IB's alone. */
+    n = 0;
+    add(l, &n,
+        "{\"schema\":\"careledger/1\",\"occurred_at\":\"2020-02-12T08:00:00+08:00\","
+        "\"event_id\":\"kx2\",\"type\":\"injury.reported\",\"case_id\":\"KX\","
+        "\"worker_id\":\"IB\",\"date\":\"2020-02-10\"}");
+    CU_ASSERT_EQUAL(step(&it, "inj2.jsonl", l, n), 0);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, hq08), "w:IB");
+    cl_it_teardown(&it);
+}
+
 /** @brief Facts arriving in later batches than the marks they move, each step verified (a
  * recompute skipped wrongly shows). */
 static void test_marks_late_facts(void)
@@ -1377,6 +1407,7 @@ int cl_test_register(void)
         {"a family's money without a qualifier follows its smallest registered member",
          test_family_money},
         {"a family's money follows the member who qualified first", test_family_money_first},
+        {"an injury case moved to another worker takes its marks along", test_injury_moved},
         {"a region's registration recomputes only when it moves the parent policies follow",
          test_region_parent},
         {NULL, NULL}};
