@@ -483,9 +483,10 @@ static const char SQL_MARKS_BATCH[] =
 static const char SQL_MARKS_REFRESH[] =
     "SELECT careledger.marks_refresh(); SELECT careledger.family_units_refresh()";
 
-/* Money per counting unit (schema 9): the batch's payments, its money deliveries and the
- * workers whose deliveries it may move (registered, or recomputed without a registered unit:
- * their first credited unit); then money_refresh() under its lock, after the marks'. */
+/* Money per counting unit (schema 9): the batch's payments, its money deliveries and those of
+ * the families whose units family_units_refresh() moved (schema 17), and the workers whose
+ * deliveries it may move (registered, or recomputed without a registered unit: their first
+ * credited unit); then money_refresh() under its lock, after the marks'. */
 #define MONEY_SETUP                                                                                \
     "CREATE TEMP TABLE IF NOT EXISTS agg_money_d (event_id text PRIMARY KEY) "                     \
     "ON COMMIT DELETE ROWS; "                                                                      \
@@ -496,6 +497,10 @@ static const char SQL_MARKS_REFRESH[] =
 static const char SQL_MONEY_BATCH[] = MONEY_SETUP
     "INSERT INTO agg_money_d (event_id) SELECT e.event_id FROM " SRC_BATCH " e "
     "WHERE e.type = 'benefit.delivered' AND e.amount_fen IS NOT NULL ON CONFLICT DO NOTHING; "
+    "INSERT INTO agg_money_d (event_id) SELECT d.event_id FROM fu_moved f CROSS JOIN LATERAL ("
+    "SELECT d.event_id, d.amount_fen, d.unit_id FROM careledger.deliveries d "
+    "WHERE d.family_id = f.family_id OFFSET 0) d WHERE d.amount_fen IS NOT NULL "
+    "AND d.unit_id IS NULL ON CONFLICT DO NOTHING; "
     "INSERT INTO agg_money_w (worker_id, registered) SELECT DISTINCT e.worker_id, true "
     "FROM " SRC_BATCH " e WHERE e.type = 'worker.registered' ON CONFLICT DO NOTHING; "
     "INSERT INTO agg_money_w (worker_id, registered) SELECT a.worker_id, false FROM agg_workers a "

@@ -53,8 +53,9 @@ $fn$;
 
 -- Recompute and store the family units of the families in agg_marks_f: run after
 -- marks_refresh(), whose mk_keys hold every member of those families, under their locks.
--- The families whose units changed go to fu_moved, for money_refresh() to recount: most
--- families a batch lists only gained days, which moves none of their units.
+-- The families whose units changed go to fu_moved, whose money deliveries the batch then
+-- lists for money_refresh() to recount (agg.c's SQL_MONEY_BATCH): most families a batch
+-- lists only gained days, which moves none of their units.
 CREATE FUNCTION family_units_refresh() RETURNS void
 LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $fn$
 BEGIN
@@ -95,66 +96,6 @@ SELECT d.*, t.line, t.kind,
                  ORDER BY w.worker_id LIMIT 1)) AS counted_unit
 FROM deliveries d LEFT JOIN policy_tracks t USING (track_id)
 LEFT JOIN workers k ON k.worker_id = d.worker_id;
-
--- As 015's, but a family's deliveries are recounted too when the batch moved the family's
--- units (fu_moved, from family_units_refresh()).
-CREATE OR REPLACE FUNCTION money_refresh(everything boolean) RETURNS void
-LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $fn$
-BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('careledger.money', 0));
-    CREATE TEMP TABLE IF NOT EXISTS mo_recount (event_id text PRIMARY KEY) ON COMMIT DELETE ROWS;
-    CREATE TEMP TABLE IF NOT EXISTS fu_moved (family_id text PRIMARY KEY) ON COMMIT DELETE ROWS;
-    TRUNCATE mo_recount;
-    IF everything THEN
-        INSERT INTO mo_recount SELECT d.event_id FROM careledger.deliveries d
-        WHERE d.amount_fen IS NOT NULL;
-    ELSE
-        INSERT INTO mo_recount
-        SELECT m.event_id FROM agg_money_d m
-        UNION
-        SELECT d.event_id FROM careledger.deliveries d
-        WHERE d.amount_fen IS NOT NULL AND d.worker_id IN (SELECT m.worker_id FROM agg_money_w m)
-        UNION
-        SELECT d.event_id
-        FROM (SELECT r.family_id FROM agg_money_w m
-              CROSS JOIN LATERAL (SELECT e.family_id FROM careledger.events e
-                                  WHERE e.worker_id = m.worker_id
-                                    AND e.type = 'worker.registered' OFFSET 0) r
-              WHERE m.registered AND r.family_id IS NOT NULL
-              UNION
-              SELECT a.family_id FROM pg_temp.fu_moved a) f
-        CROSS JOIN LATERAL (SELECT d.event_id, d.amount_fen, d.unit_id
-                            FROM careledger.deliveries d
-                            WHERE d.family_id = f.family_id OFFSET 0) d
-        WHERE d.amount_fen IS NOT NULL AND d.unit_id IS NULL;
-    END IF;
-    ANALYZE mo_recount;
-    WITH cur AS MATERIALIZED (
-        SELECT v.event_id, v.counted_unit AS unit_id, coalesce(v.line, '') AS line, v.date,
-               v.amount_fen
-        FROM careledger.delivery_units v
-        WHERE v.event_id IN (SELECT t.event_id FROM mo_recount t) AND v.amount_fen IS NOT NULL),
-    ch AS MATERIALIZED (
-        SELECT c.*, o.event_id IS NOT NULL AS existed, o.unit_id AS o_unit, o.line AS o_line
-        FROM cur c LEFT JOIN careledger.delivery_money o USING (event_id)
-        WHERE o.event_id IS NULL OR c.unit_id IS DISTINCT FROM o.unit_id OR c.line <> o.line),
-    put AS (
-        INSERT INTO careledger.delivery_money AS t (event_id, unit_id, line)
-        SELECT c.event_id, c.unit_id, c.line FROM ch c ORDER BY 1
-        ON CONFLICT (event_id) DO UPDATE SET unit_id = EXCLUDED.unit_id, line = EXCLUDED.line)
-    INSERT INTO careledger.money_days AS t (unit_id, line, date, src, amount_fen)
-    SELECT x.unit_id, x.line, x.date, x.src, sum(x.fen)
-    FROM (SELECT c.unit_id, c.line, c.date, 'delivered' AS src, c.amount_fen AS fen FROM ch c
-          WHERE c.unit_id IS NOT NULL
-          UNION ALL
-          SELECT c.o_unit, c.o_line, c.date, 'delivered', -c.amount_fen FROM ch c
-          WHERE c.existed AND c.o_unit IS NOT NULL
-          UNION ALL
-          SELECT p.unit_id, p.line, p.date, 'paid', p.amount_fen FROM agg_money_p p) x
-    GROUP BY 1, 2, 3, 4 HAVING sum(x.fen) <> 0 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (unit_id, line, date, src) DO UPDATE SET amount_fen = t.amount_fen + EXCLUDED.amount_fen;
-END
-$fn$;
 
 REVOKE EXECUTE ON FUNCTION family_units_compute(), family_units_refresh() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION family_units_compute(), family_units_refresh() TO careledger_ingest;
