@@ -19,8 +19,9 @@
     "AND NOT EXISTS (SELECT 1 FROM careledger.events c WHERE c.cancels = e.event_id "              \
     "AND c.type = 'shift.cancelled' OFFSET 0)"
 
-/* The accepted rows of the batch, or every raw fact for a rebuild. */
-#define SRC_BATCH "(SELECT s.* FROM stage s JOIN stage_acc a USING (event_id) WHERE s.first)"
+/* The accepted rows of the batch (the stage holds only those: writer.c), or every raw fact
+ * for a rebuild. */
+#define SRC_BATCH "(SELECT s.* FROM stage s)"
 #define SRC_ALL   "careledger.events"
 
 /* R5 upserts: within the source the latest per key first, then only newer replaces. */
@@ -190,7 +191,7 @@ static const char SQL_AGG_SETUP[] =
 static const char SQL_AFFECTED[] =
     "WITH b AS (SELECT s.type, s.worker_id, s.cancels, s.deployment_id, s.code, s.unit_id, "
     "s.case_id "
-    "FROM stage s JOIN stage_acc a USING (event_id) WHERE s.first), "
+    "FROM " SRC_BATCH " s), "
     "regs AS (SELECT code FROM agg_regions), "
     "region_units AS (SELECT u.unit_id FROM careledger.units u, regs r WHERE u.region = r.code "
     "  OR u.region LIKE (CASE WHEN r.code LIKE '__0000' THEN left(r.code, 2) "

@@ -58,33 +58,40 @@ static const char SQL_LOCK_OFFSETS[] =
 
 static const char SQL_COPY_STAGE[] = "COPY stage (" EVENT_COLS ", seq, first) FROM STDIN";
 
-/* The first copy of each event_id in the batch (marked by the writer) is inserted unless
- * stored already, in event_id order so that concurrent batches' index locks are ordered too.
- * The event_ids inserted are the accepted ones; no wide row is materialised or joined.
- * Stored ids are skipped by probing the key first (OFFSET 0 keeps it a probe per staged row:
- * the staging table has no statistics), so the insert needs no ON CONFLICT: speculative
- * insertion cost 1.6x a plain insert (DECISIONS 106). Only a batch of another partition
- * storing the same id at the same moment can still collide; that batch is then run again
- * with SQL_INSERT_EVENTS_GUARDED, whose ON CONFLICT waits for the other and skips the id. */
+/* The batch's ids already stored, with their fingerprints: one probe by key per first copy
+ * (OFFSET 0: an array has no statistics, and a join the planner chose on its guesses could
+ * read every raw event). The writer classifies what comes back (exact or conflicting
+ * duplicate) and stages only the events it accepts (DECISIONS 166). */
+static const char SQL_PROBE[] =
+    "SELECT k.i, e.fingerprint FROM unnest($1::text[]) WITH ORDINALITY k (id, i) "
+    "CROSS JOIN LATERAL (SELECT e.fingerprint FROM careledger.events e "
+    "WHERE e.event_id = k.id OFFSET 0) e";
+
+/* The staged events are the accepted ones: inserted as they are, without ON CONFLICT
+ * (speculative insertion cost 1.6x a plain insert, DECISIONS 106), a sort or a list of
+ * what was inserted. Only a batch of another partition storing one of the ids after the
+ * probe can still collide; that batch is then run again guarded: every copy staged,
+ * SQL_INSERT_EVENTS_GUARDED's ON CONFLICT waits for the other and skips the id, the
+ * server classifies (SQL_CLASSIFY), and the stage is cut to the accepted events. */
 static const char SQL_INSERT_EVENTS[] =
-    "WITH ins AS (INSERT INTO careledger.events (" EVENT_COLS ") SELECT " EVENT_COLS
-    " FROM stage s WHERE s.first AND NOT EXISTS (SELECT 1 FROM careledger.events e "
-    "WHERE e.event_id = s.event_id OFFSET 0) ORDER BY event_id RETURNING event_id) "
-    "INSERT INTO stage_acc SELECT event_id FROM ins";
+    "INSERT INTO careledger.events (" EVENT_COLS ") SELECT " EVENT_COLS " FROM stage";
 static const char SQL_INSERT_EVENTS_GUARDED[] =
     "WITH ins AS (INSERT INTO careledger.events (" EVENT_COLS ") SELECT " EVENT_COLS
     " FROM stage WHERE first ORDER BY event_id ON CONFLICT (event_id) DO NOTHING "
     "RETURNING event_id) INSERT INTO stage_acc SELECT event_id FROM ins";
 
-/* Everything not accepted: an exact duplicate when the stored fingerprint is the same.
- * A separate statement, so it sees rows that concurrent batches committed meanwhile. Each
- * stored original is probed by its key (OFFSET 0: the staging tables have no statistics, and
- * a join the planner chose on its guesses could read every raw event). */
+/* Guarded: everything not accepted, an exact duplicate when the stored fingerprint is the
+ * same. A separate statement, so it sees rows that concurrent batches committed meanwhile.
+ * Each stored original is probed by its key (OFFSET 0, as in SQL_PROBE). */
 static const char SQL_CLASSIFY[] =
     "SELECT s.seq, e.fingerprint = s.fingerprint FROM (SELECT s.seq, s.event_id, s.fingerprint "
     "FROM stage s WHERE NOT EXISTS (SELECT 1 FROM stage_acc a WHERE a.event_id = s.event_id "
     "AND s.first) OFFSET 0) s CROSS JOIN LATERAL (SELECT e.fingerprint FROM careledger.events e "
     "WHERE e.event_id = s.event_id OFFSET 0) e";
+/* Guarded: the stage keeps the accepted events only, as the aggregates read it. */
+static const char SQL_STAGE_ACCEPTED[] =
+    "DELETE FROM stage s WHERE NOT s.first "
+    "OR NOT EXISTS (SELECT 1 FROM stage_acc a WHERE a.event_id = s.event_id)";
 
 /* The rendezvous of a fact with the event it names (DECISIONS 148). A cancellation whose
  * shift is not visible may name a shift that a concurrent batch is storing, and neither batch
@@ -145,6 +152,12 @@ struct cl_writer {
     cl_buf_t copy, dead, arr_topics, arr_parts;
     size_t *seen; /* open addressing over event_ids: message index + 1, 0 when free */
     size_t seen_cap;
+    size_t *orig; /* per message, the index of the batch's first copy of its id; then, from
+                     orig + the batch's count, the first copies in the probe's order */
+    size_t orig_cap;
+    const char **stored; /* per message: the stored fingerprint's hex when a first copy's id
+                            was stored already (in the probe's result), else NULL */
+    size_t stored_cap;
     long batches;
     char last_state[6]; /* SQLSTATE of the last CL_WRITE_DATA */
     cl_writer_hook_fn hook;
@@ -182,6 +195,8 @@ void cl_writer_destroy(cl_writer_t *w)
     cl_buf_free(&w->arr_topics);
     cl_buf_free(&w->arr_parts);
     free(w->seen);
+    free(w->orig);
+    free(w->stored);
     free(w->conninfo);
     free(w->group);
     free(w);
@@ -489,7 +504,8 @@ static int same_id(const cl_batch_msg_t *a, const cl_batch_msg_t *b)
     return a->id_len == b->id_len && memcmp(a->row, b->row, a->id_len) == 0;
 }
 
-/** @brief Mark each decoded message that is the batch's first copy of its event_id; -1 OOM. */
+/** @brief Mark each decoded message that is the batch's first copy of its event_id, and note
+ * in w->orig the first copy of every decoded message; -1 OOM. */
 static int mark_first(cl_writer_t *w, cl_batch_t *b, unsigned char *first)
 {
     size_t cap = 16;
@@ -501,6 +517,20 @@ static int mark_first(cl_writer_t *w, cl_batch_t *b, unsigned char *first)
             return -1;
         w->seen = p;
         w->seen_cap = cap;
+    }
+    if (b->n * 2 > w->orig_cap) {
+        size_t *p = realloc(w->orig, b->n * 2 * sizeof *p);
+        if (!p)
+            return -1;
+        w->orig = p;
+        w->orig_cap = b->n * 2;
+    }
+    if (b->n > w->stored_cap) {
+        const char **p = realloc(w->stored, b->n * sizeof *p);
+        if (!p)
+            return -1;
+        w->stored = p;
+        w->stored_cap = b->n;
     }
     memset(w->seen, 0, cap * sizeof *w->seen);
     for (size_t i = 0; i < b->n; i++) {
@@ -515,8 +545,20 @@ static int mark_first(cl_writer_t *w, cl_batch_t *b, unsigned char *first)
             w->seen[k] = i + 1;
             first[i] = 1;
         }
+        w->orig[i] = w->seen[k] - 1;
     }
     return 0;
+}
+
+/* A fingerprint's hex digits (SHA-256). */
+#define FP_HEX 64
+
+/** @brief The hex digits of a decoded message's fingerprint, in its rendered row: the third
+ * column, after the id and the type, as COPY's escaped \\x form (cl_writer_render_row). */
+static const char *row_fp_hex(const cl_batch_msg_t *m)
+{
+    const char *p = memchr(m->row + m->id_len + 1, '\t', m->row_len - m->id_len - 1);
+    return p ? p + 4 : NULL;
 }
 
 /** @brief One dead letter row. */
@@ -588,6 +630,68 @@ static cl_write_status_t failure(cl_writer_t *w, PGresult *r, char *err, size_t 
     return CL_WRITE_RETRY;
 }
 
+/**
+ * @brief Classify the batch against the stored events, in the client (DECISIONS 166).
+ * Probes the first copies' ids (SQL_PROBE); a first copy already stored is an exact
+ * duplicate when its fingerprint is the stored one's and a conflicting one (dead) when not,
+ * and it is no longer staged (@p first cleared). A later copy in the batch is compared with
+ * its id's original: the stored event, else the batch's first copy.
+ */
+static cl_write_status_t classify_probe(cl_writer_t *w, cl_batch_t *b, unsigned char *first,
+                                        char *err, size_t errsize)
+{
+    size_t nfirst = 0, *order = w->orig + b->n;
+    cl_buf_reset(&w->copy);
+    cl_buf_putc(&w->copy, '{');
+    for (size_t i = 0; i < b->n; i++) {
+        if (!first[i])
+            continue;
+        /* Quoted: an id of SPEC's characters needs no escape, but one spelled NULL would
+         * be read as a NULL element unquoted. */
+        cl_buf_add(&w->copy, nfirst ? ",\"" : "\"", nfirst ? 2 : 1);
+        cl_buf_add(&w->copy, b->msgs[i].row, b->msgs[i].id_len);
+        cl_buf_putc(&w->copy, '"');
+        order[nfirst++] = i;
+    }
+    cl_buf_putc(&w->copy, '}');
+    if (w->copy.oom) {
+        snprintf(err, errsize, "out of memory building the batch");
+        PGresult *rb = PQexec(w->conn, "ROLLBACK");
+        PQclear(rb);
+        return CL_WRITE_RETRY;
+    }
+    const char *params[1] = {w->copy.p};
+    PGresult *r = PQexecParams(w->conn, SQL_PROBE, 1, NULL, params, NULL, NULL, 0);
+    cl_buf_reset(&w->copy);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return failure(w, r, err, errsize);
+    /* The stored fingerprint of a first copy's id, as the probe returned it (\x and hex). */
+    const char **stored = w->stored;
+    for (size_t i = 0; i < b->n; i++)
+        stored[i] = NULL;
+    static const char unlike[FP_HEX]; /* no hex digit: what a stored value of another length is */
+    for (int j = 0; j < PQntuples(r); j++) {
+        unsigned long k = strtoul(PQgetvalue(r, j, 0), NULL, 10);
+        if (k >= 1 && k <= nfirst)
+            stored[order[k - 1]] =
+                PQgetlength(r, j, 1) == 2 + FP_HEX ? PQgetvalue(r, j, 1) + 2 : unlike;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        cl_batch_msg_t *m = &b->msgs[i];
+        if (!m->decoded)
+            continue;
+        size_t o = w->orig[i];
+        const char *fp = row_fp_hex(m);
+        const char *want = stored[o] ? stored[o] : row_fp_hex(&b->msgs[o]);
+        if (i == o && !stored[o])
+            continue; /* accepted */
+        first[i] = 0;
+        m->state = fp && want && memcmp(fp, want, FP_HEX) == 0 ? CL_MSG_DUPLICATE : CL_MSG_DEAD;
+    }
+    PQclear(r);
+    return CL_WRITE_OK;
+}
+
 /** @brief Send a COPY FROM STDIN with the buffer's rows. */
 static PGresult *copy_in(cl_writer_t *w, const char *sql, const cl_buf_t *data)
 {
@@ -607,12 +711,13 @@ static PGresult *copy_in(cl_writer_t *w, const char *sql, const cl_buf_t *data)
 
 /**
  * @brief COPY the batch's decoded events into stage, streamed in COPY_CHUNK pieces.
- * @p first marks each message that is the batch's first copy of its id. Sets @p oom when a
+ * @p first marks each message that is the batch's first copy of its id (with
+ * @p accepted_only, the accepted ones, and only those are staged). Sets @p oom when a
  * row could not be built (the COPY is then ended with an error). Returns the COPY's result
  * (the caller clears it), or NULL when the connection failed.
  */
 static PGresult *copy_stage(cl_writer_t *w, const cl_batch_t *b, const unsigned char *first,
-                            int *oom)
+                            int accepted_only, int *oom)
 {
     PGresult *r = PQexec(w->conn, SQL_COPY_STAGE);
     if (PQresultStatus(r) != PGRES_COPY_IN)
@@ -621,7 +726,7 @@ static PGresult *copy_stage(cl_writer_t *w, const cl_batch_t *b, const unsigned 
     int ok = 1;
     cl_buf_reset(&w->copy);
     for (size_t i = 0; ok && i < b->n; i++) {
-        if (!b->msgs[i].decoded)
+        if (!b->msgs[i].decoded || (accepted_only && !first[i]))
             continue;
         copy_event(&w->copy, &b->msgs[i], i, first[i]);
         if (w->copy.oom) {
@@ -783,7 +888,14 @@ static cl_write_status_t commit_once(cl_writer_t *w, cl_batch_t *b, int guarded,
     if (staged) {
         unsigned char *first = malloc(b->n);
         int oom = !first || mark_first(w, b, first) != 0;
-        r = oom ? NULL : copy_stage(w, b, first, &oom);
+        if (!oom && !guarded) {
+            st = classify_probe(w, b, first, err, errsize);
+            if (st != CL_WRITE_OK) {
+                free(first);
+                return st;
+            }
+        }
+        r = oom ? NULL : copy_stage(w, b, first, !guarded, &oom);
         free(first);
         if (oom) {
             PQclear(r);
@@ -804,15 +916,22 @@ static cl_write_status_t commit_once(cl_writer_t *w, cl_batch_t *b, int guarded,
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             return failure(w, r, err, errsize);
         PQclear(r);
-        r = PQexec(w->conn, SQL_CLASSIFY);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK)
-            return failure(w, r, err, errsize);
-        for (int i = 0; i < PQntuples(r); i++) {
-            size_t seq = (size_t)strtoul(PQgetvalue(r, i, 0), NULL, 10);
-            if (seq < b->n)
-                b->msgs[seq].state = PQgetvalue(r, i, 1)[0] == 't' ? CL_MSG_DUPLICATE : CL_MSG_DEAD;
+        if (guarded) {
+            r = PQexec(w->conn, SQL_CLASSIFY);
+            if (PQresultStatus(r) != PGRES_TUPLES_OK)
+                return failure(w, r, err, errsize);
+            for (int i = 0; i < PQntuples(r); i++) {
+                size_t seq = (size_t)strtoul(PQgetvalue(r, i, 0), NULL, 10);
+                if (seq < b->n)
+                    b->msgs[seq].state =
+                        PQgetvalue(r, i, 1)[0] == 't' ? CL_MSG_DUPLICATE : CL_MSG_DEAD;
+            }
+            PQclear(r);
+            r = PQexec(w->conn, SQL_STAGE_ACCEPTED);
+            if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                return failure(w, r, err, errsize);
+            PQclear(r);
         }
-        PQclear(r);
         r = PQexec(w->conn, SQL_RENDEZVOUS);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);

@@ -252,6 +252,68 @@ static void test_ingest_file_twice(void)
     cl_it_teardown(&it);
 }
 
+/* A region's registration as one line of a file: its event id, code and name. */
+#define DUP_LINE(id, code, name)                                                                   \
+    "{\"schema\":\"careledger/1\",\"occurred_at\":\"2020-01-24T00:00:00+08:00\","                  \
+    "\"event_id\":\"" id "\",\"type\":\"region.registered\",\"code\":\"" code "\","                \
+    "\"name\":\"" name "\",\"parent\":null,\"level\":\"province\"}\n"
+
+/** @brief Write @p text to DIR/@p name; the path into @p path. */
+static void write_file(const cl_it_t *it, const char *name, const char *text, char *path,
+                       size_t size)
+{
+    snprintf(path, size, "%s/%s", it->dir, name);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The writer classifies a batch's copies itself from one probe of the stored ids
+ * (DECISIONS 166): a copy is an exact duplicate of its id's original (the stored event, else
+ * the batch's first copy) or a conflicting one, whichever came first in the batch. */
+static void test_duplicates_classified(void)
+{
+    cl_it_t it;
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_dups", 0, 1), 0);
+    char first[400], second[400], args[900];
+    write_file(&it, "first.jsonl",
+               DUP_LINE("x-a", "110000", "北京市") DUP_LINE("x-e", "310000", "上海市"), first,
+               sizeof first);
+    write_file(&it, "second.jsonl",
+               DUP_LINE("x-a", "110000", "北京市") /* stored, same: duplicate */
+               DUP_LINE("x-a", "110000", "北平")   /* stored, other: conflicting */
+               DUP_LINE("x-b", "120000", "天津市") /* new: accepted */
+               DUP_LINE("x-b", "120000", "天津市") /* its copy: duplicate */
+               DUP_LINE("x-c", "130000", "河北省") /* new: accepted */
+               DUP_LINE("x-c", "130000", "冀")     /* its other copy: conflicting */
+               DUP_LINE("x-e", "310000", "沪")     /* stored, other: conflicting */
+               DUP_LINE("x-e", "310000", "上海市") /* the stored one again: duplicate */
+               DUP_LINE("x-e", "310000", "沪"),    /* that other again: conflicting */
+               second, sizeof second);
+    snprintf(args, sizeof args, "ingest-file '%s'", first);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, args), 0);
+    snprintf(args, sizeof args, "ingest-file '%s'", second);
+    CU_ASSERT_EQUAL(cl_it_cli(&it, args), 0);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(event_id || ':' || name || ':' || "
+                                          "src_offset, ',' ORDER BY event_id) "
+                                          "FROM careledger.events"),
+                           "x-a:北京市:0,x-b:天津市:2,x-c:河北省:4,x-e:上海市:1");
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(event_id || ':' || src_offset || ':' "
+                                          "|| reason, ',' ORDER BY src_offset) "
+                                          "FROM careledger.dead_letters"),
+                           "x-a:1:conflicting_duplicate,x-c:5:conflicting_duplicate,"
+                           "x-e:6:conflicting_duplicate,x-e:8:conflicting_duplicate");
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(accepted || '/' || duplicates || "
+                                          "'/' || dead_letters || '/' || next_offset, ',' "
+                                          "ORDER BY topic) FROM careledger.offsets"),
+                           "2/0/0/2,2/3/4/9");
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(code || ':' || name, ',' "
+                                          "ORDER BY code) FROM careledger.regions"),
+                           "110000:北京市,120000:天津市,130000:河北省,310000:上海市");
+    cl_it_teardown(&it);
+}
+
 /* Two events; x-race-1 is also being stored, with other content, by another session. */
 static const char RACE_FILE[] =
     "{\"schema\":\"careledger/1\",\"occurred_at\":\"2020-01-24T00:00:00+08:00\",\"event_id\":"
@@ -525,6 +587,8 @@ int cl_test_register(void)
         {"two daemons in one group, one stopped", test_two_daemons},
         {"ingest-file twice adds nothing", test_ingest_file_twice},
         {"an event id stored by another session during the batch", test_id_race},
+        {"copies in a batch and of stored events, exact and conflicting",
+         test_duplicates_classified},
         {"one batch of 30,000 workers", test_many_workers},
         {"a cancellation in flight before its shift's batch", test_meet_cancel_first},
         {"a shift in flight before its cancellation's batch", test_meet_shift_first},
