@@ -61,20 +61,23 @@ static const char SQL_COPY_STAGE[] = "COPY stage (" EVENT_COLS ", seq, first) FR
 /* The batch's ids already stored, with their fingerprints: one probe by key per first copy
  * (OFFSET 0: an array has no statistics, and a join the planner chose on its guesses could
  * read every raw event). The writer classifies what comes back (exact or conflicting
- * duplicate) and stages only the events it accepts (DECISIONS 166). */
+ * duplicate) and stages only the events it accepts (DECISIONS 166). The fingerprint comes
+ * as hex whatever the session's bytea_output. */
 static const char SQL_PROBE[] =
-    "SELECT k.i, e.fingerprint FROM unnest($1::text[]) WITH ORDINALITY k (id, i) "
+    "SELECT k.i, encode(e.fingerprint, 'hex') FROM unnest($1::text[]) WITH ORDINALITY k (id, i) "
     "CROSS JOIN LATERAL (SELECT e.fingerprint FROM careledger.events e "
     "WHERE e.event_id = k.id OFFSET 0) e";
 
-/* The staged events are the accepted ones: inserted as they are, without ON CONFLICT
- * (speculative insertion cost 1.6x a plain insert, DECISIONS 106), a sort or a list of
- * what was inserted. Only a batch of another partition storing one of the ids after the
- * probe can still collide; that batch is then run again guarded: every copy staged,
- * SQL_INSERT_EVENTS_GUARDED's ON CONFLICT waits for the other and skips the id, the
- * server classifies (SQL_CLASSIFY), and the stage is cut to the accepted events. */
-static const char SQL_INSERT_EVENTS[] =
-    "INSERT INTO careledger.events (" EVENT_COLS ") SELECT " EVENT_COLS " FROM stage";
+/* The staged events are the accepted ones: inserted without ON CONFLICT (speculative
+ * insertion cost 1.6x a plain insert, DECISIONS 106) or a list of what was inserted, in
+ * event_id order so that two batches storing the same new ids take their keys in one order
+ * (the second waits for the first, then fails on the key, rather than a wait cycle). Only a batch
+ * of another partition storing one of the ids after the probe can still collide; that batch is then
+ * run again guarded: every copy staged, SQL_INSERT_EVENTS_GUARDED's ON CONFLICT waits for the other
+ * and skips the id, the server classifies (SQL_CLASSIFY), and the stage is cut to the accepted
+ * events. */
+static const char SQL_INSERT_EVENTS[] = "INSERT INTO careledger.events (" EVENT_COLS
+                                        ") SELECT " EVENT_COLS " FROM stage ORDER BY event_id";
 static const char SQL_INSERT_EVENTS_GUARDED[] =
     "WITH ins AS (INSERT INTO careledger.events (" EVENT_COLS ") SELECT " EVENT_COLS
     " FROM stage WHERE first ORDER BY event_id ON CONFLICT (event_id) DO NOTHING "
@@ -665,7 +668,7 @@ static cl_write_status_t classify_probe(cl_writer_t *w, cl_batch_t *b, unsigned 
     cl_buf_reset(&w->copy);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         return failure(w, r, err, errsize);
-    /* The stored fingerprint of a first copy's id, as the probe returned it (\x and hex). */
+    /* The stored fingerprint of a first copy's id, as the probe returned it (hex). */
     const char **stored = w->stored;
     for (size_t i = 0; i < b->n; i++)
         stored[i] = NULL;
@@ -673,8 +676,7 @@ static cl_write_status_t classify_probe(cl_writer_t *w, cl_batch_t *b, unsigned 
     for (int j = 0; j < PQntuples(r); j++) {
         unsigned long k = strtoul(PQgetvalue(r, j, 0), NULL, 10);
         if (k >= 1 && k <= nfirst)
-            stored[order[k - 1]] =
-                PQgetlength(r, j, 1) == 2 + FP_HEX ? PQgetvalue(r, j, 1) + 2 : unlike;
+            stored[order[k - 1]] = PQgetlength(r, j, 1) == FP_HEX ? PQgetvalue(r, j, 1) : unlike;
     }
     for (size_t i = 0; i < b->n; i++) {
         cl_batch_msg_t *m = &b->msgs[i];
@@ -881,7 +883,8 @@ static cl_write_status_t commit_once(cl_writer_t *w, cl_batch_t *b, int guarded,
     if (st != CL_WRITE_OK)
         return st;
 
-    /* Stage every decoded event, marking the first copy of each event_id. */
+    /* Stage the accepted events, classified here from one probe of the stored ids; guarded,
+     * every decoded one with its batch's first copies marked, classified by the server. */
     size_t staged = 0;
     for (size_t i = 0; i < b->n; i++)
         staged += b->msgs[i].decoded != 0;

@@ -2,8 +2,8 @@
  * @file agg.h
  * @brief Aggregates maintained in the ingest transaction (SPEC §5, §6).
  *
- * After a batch's events are inserted (staging tables `stage` and
- * `stage_acc` hold them), cl_agg_apply() upserts the keyed facts (R5), finds
+ * After a batch's events are inserted (staging table `stage` holds the
+ * accepted ones), cl_agg_apply() upserts the keyed facts (R5), finds
  * every worker the batch affects, takes their advisory locks in one global
  * order (so concurrent batches never deadlock and never overwrite each
  * other's newer figures), reloads their facts and rewrites their worker-days
@@ -29,7 +29,7 @@ cl_agg_t *cl_agg_create(void);
 void cl_agg_destroy(cl_agg_t *agg);
 
 /**
- * @brief Apply the accepted rows of `stage`/`stage_acc` inside the caller's
+ * @brief Apply the accepted rows of `stage` inside the caller's
  * open transaction, under @p set (borrowed). When the stored policy digest
  * differs from @p set's, every worker is recomputed and the digest replaced.
  * @return 0, or -1 with the reason in @p err (the caller rolls back).

@@ -75,10 +75,9 @@ cl_write_status_t cl_writer_commit(cl_writer_t *w, cl_batch_t *b, char *err, siz
 
 /**
  * Called inside each batch's transaction once its events are stored: the
- * aggregates. Temp table `stage` holds every decoded message (the columns of
- * careledger.events, `seq` its index in the batch, `first` for the batch's
- * first copy of its event_id) and `stage_acc` the event_ids accepted, so the
- * accepted rows are `stage JOIN stage_acc USING (event_id) WHERE first`.
+ * aggregates. Temp table `stage` holds the batch's accepted events and only
+ * those (the columns of careledger.events, `seq` the message's index in the
+ * batch, `first` true), whichever way the batch was stored (DECISIONS 166).
  * 0, or -1 with the reason in @p err, which rolls the batch back for a retry.
  */
 typedef int (*cl_writer_hook_fn)(void *ctx, PGconn *conn, char *err, size_t errsize);

@@ -314,11 +314,16 @@ static void test_duplicates_classified(void)
     cl_it_teardown(&it);
 }
 
-/* Two events; x-race-1 is also being stored, with other content, by another session. */
+/* Two events and two copies of the second; x-race-1 is also being stored, with other content,
+ * by another session. The batch is stored again guarded, every copy classified there. */
 static const char RACE_FILE[] =
     "{\"schema\":\"careledger/1\",\"occurred_at\":\"2020-01-24T00:00:00+08:00\",\"event_id\":"
     "\"x-race-1\",\"type\":\"region.registered\",\"code\":\"220000\",\"name\":\"吉林省\","
     "\"parent\":null,\"level\":\"province\"}\n"
+    "{\"schema\":\"careledger/1\",\"occurred_at\":\"2020-01-24T00:00:00+08:00\",\"event_id\":"
+    "\"x-race-2\",\"type\":\"region.registered\",\"code\":\"220100\",\"name\":\"长春市\","
+    "\"parent\":\"220000\",\"level\":\"city\"}\n" DUP_LINE(
+        "x-race-2", "220100", "长春") /* a conflicting copy, then an exact one */
     "{\"schema\":\"careledger/1\",\"occurred_at\":\"2020-01-24T00:00:00+08:00\",\"event_id\":"
     "\"x-race-2\",\"type\":\"region.registered\",\"code\":\"220100\",\"name\":\"长春市\","
     "\"parent\":\"220000\",\"level\":\"city\"}\n";
@@ -385,12 +390,14 @@ static void test_id_race(void)
     CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(event_id || ':' || src_topic, ',' "
                                           "ORDER BY event_id) FROM careledger.events"),
                            want);
-    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(event_id || ':' || reason, ',') "
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(event_id || ':' || src_offset || ':' "
+                                          "|| reason, ',' ORDER BY src_offset) "
                                           "FROM careledger.dead_letters"),
-                           "x-race-1:conflicting_duplicate");
-    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT accepted || '/' || dead_letters || '/' || "
-                                          "next_offset FROM careledger.offsets"),
-                           "1/1/2");
+                           "x-race-1:0:conflicting_duplicate,x-race-2:2:conflicting_duplicate");
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT accepted || '/' || duplicates || '/' || "
+                                          "dead_letters || '/' || next_offset "
+                                          "FROM careledger.offsets"),
+                           "1/1/2/4");
     CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(code, ',' ORDER BY code) FROM "
                                           "careledger.regions"),
                            "220100");
