@@ -258,6 +258,15 @@ static void test_ingest_file_twice(void)
     "\"event_id\":\"" id "\",\"type\":\"region.registered\",\"code\":\"" code "\","                \
     "\"name\":\"" name "\",\"parent\":null,\"level\":\"province\"}\n"
 
+/* Each dead letter as id:offset:reason, and each file's counts as
+ * accepted/duplicates/dead/next offset, in topic order. */
+static const char SQL_DEAD_BY_OFFSET[] =
+    "SELECT string_agg(event_id || ':' || src_offset || ':' || reason, ',' ORDER BY src_offset) "
+    "FROM careledger.dead_letters";
+static const char SQL_FILE_COUNTS[] =
+    "SELECT string_agg(accepted || '/' || duplicates || '/' || dead_letters || '/' || "
+    "next_offset, ',' ORDER BY topic) FROM careledger.offsets";
+
 /** @brief Write @p text to DIR/@p name; the path into @p path. */
 static void write_file(const cl_it_t *it, const char *name, const char *text, char *path,
                        size_t size)
@@ -299,15 +308,10 @@ static void test_duplicates_classified(void)
                                           "src_offset, ',' ORDER BY event_id) "
                                           "FROM careledger.events"),
                            "x-a:北京市:0,x-b:天津市:2,x-c:河北省:4,x-e:上海市:1");
-    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(event_id || ':' || src_offset || ':' "
-                                          "|| reason, ',' ORDER BY src_offset) "
-                                          "FROM careledger.dead_letters"),
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, SQL_DEAD_BY_OFFSET),
                            "x-a:1:conflicting_duplicate,x-c:5:conflicting_duplicate,"
                            "x-e:6:conflicting_duplicate,x-e:8:conflicting_duplicate");
-    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(accepted || '/' || duplicates || "
-                                          "'/' || dead_letters || '/' || next_offset, ',' "
-                                          "ORDER BY topic) FROM careledger.offsets"),
-                           "2/0/0/2,2/3/4/9");
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, SQL_FILE_COUNTS), "2/0/0/2,2/3/4/9");
     CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(code || ':' || name, ',' "
                                           "ORDER BY code) FROM careledger.regions"),
                            "110000:北京市,120000:天津市,130000:河北省,310000:上海市");
@@ -347,11 +351,7 @@ static void test_id_race(void)
     cl_it_t it;
     CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_race", 0, 1), 0);
     char path[400], conninfo[128];
-    snprintf(path, sizeof path, "%s/race.jsonl", it.dir);
-    FILE *f = fopen(path, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fputs(RACE_FILE, f);
-    fclose(f);
+    write_file(&it, "race.jsonl", RACE_FILE, path, sizeof path);
     snprintf(conninfo, sizeof conninfo, "dbname=%s", it.name);
     PGconn *other = PQconnectdb(conninfo);
     CU_ASSERT_EQUAL_FATAL(PQstatus(other), CONNECTION_OK);
@@ -390,14 +390,9 @@ static void test_id_race(void)
     CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(event_id || ':' || src_topic, ',' "
                                           "ORDER BY event_id) FROM careledger.events"),
                            want);
-    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(event_id || ':' || src_offset || ':' "
-                                          "|| reason, ',' ORDER BY src_offset) "
-                                          "FROM careledger.dead_letters"),
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, SQL_DEAD_BY_OFFSET),
                            "x-race-1:0:conflicting_duplicate,x-race-2:2:conflicting_duplicate");
-    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT accepted || '/' || duplicates || '/' || "
-                                          "dead_letters || '/' || next_offset "
-                                          "FROM careledger.offsets"),
-                           "1/1/2/4");
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, SQL_FILE_COUNTS), "1/1/2/4");
     CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, "SELECT string_agg(code, ',' ORDER BY code) FROM "
                                           "careledger.regions"),
                            "220100");
