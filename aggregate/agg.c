@@ -175,6 +175,7 @@ static const char SQL_AGG_SETUP[] =
     "CREATE TEMP TABLE IF NOT EXISTS agg_regions (code text PRIMARY KEY) ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS agg_gone (LIKE careledger.worker_days) ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS agg_new (LIKE careledger.worker_days) ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS agg_kept (worker_id text PRIMARY KEY) ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS agg_marks_w (worker_id text PRIMARY KEY) "
     "ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS agg_marks_f (family_id text PRIMARY KEY) "
@@ -283,21 +284,38 @@ static const char SQL_LOAD_UNITS[] =
 static const char SQL_LOAD_REGIONS[] =
     "SELECT code, parent FROM careledger.regions WHERE parent IS NOT NULL";
 /* The rows being rewritten: the whole workers' and the windows' ($1, $2 .. $3), found per
- * worker by index as in SQL_LOAD_SHIFTS. */
+ * worker by index as in SQL_LOAD_SHIFTS. A stored row that its recomputation left as it was
+ * stays, and its copy leaves agg_new: most rewritten days come out unchanged (in the
+ * session-20 harness 8,461 of 8,461 stored rows a batch), and deleting and inserting them
+ * again cost worker_days' heap, both its indexes and WAL, and the summaries a row each way
+ * (DECISIONS 167). Their workers go to agg_kept, so that SQL_SUMMARIZE still looks at every
+ * worker it looked at when the copies cancelled out there. */
 static const char SQL_CLEAR_DAYS[] =
-    "WITH gone AS (DELETE FROM careledger.worker_days d WHERE d.ctid = ANY (ARRAY("
-    " SELECT w.ctid FROM agg_workers a CROSS JOIN LATERAL ("
-    "  SELECT w.ctid FROM careledger.worker_days w WHERE w.worker_id = a.worker_id OFFSET 0) w "
-    "  WHERE a.whole"
-    " UNION ALL SELECT w.ctid FROM unnest($1::text[], $2::date[], $3::date[]) x (worker_id, lo, "
-    "  hi) CROSS JOIN LATERAL (SELECT w.ctid FROM careledger.worker_days w "
-    "  WHERE w.worker_id = x.worker_id AND w.date BETWEEN x.lo AND x.hi OFFSET 0) w)) "
-    "RETURNING d.*) INSERT INTO agg_gone SELECT * FROM gone";
+    "WITH win AS MATERIALIZED (SELECT w.t, w.worker_id, n.ctid AS nt FROM ("
+    " SELECT w.* FROM agg_workers a CROSS JOIN LATERAL ("
+    "  SELECT w.ctid AS t, w.* FROM careledger.worker_days w WHERE w.worker_id = a.worker_id "
+    "  OFFSET 0) w WHERE a.whole"
+    " UNION ALL SELECT w.* FROM unnest($1::text[], $2::date[], $3::date[]) x (worker_id, lo, "
+    "  hi) CROSS JOIN LATERAL (SELECT w.ctid AS t, w.* FROM careledger.worker_days w "
+    "  WHERE w.worker_id = x.worker_id AND w.date BETWEEN x.lo AND x.hi OFFSET 0) w) w "
+    " LEFT JOIN agg_new n ON n.worker_id = w.worker_id AND n.date = w.date "
+    " AND (n.kind, n.unit_id, n.policy_id, n.admitted, n.frontline, n.designated, n.subsidy_fen, "
+    " n.perf_fen, n.shift_event_id, n.deployment_id) IS NOT DISTINCT FROM (w.kind, w.unit_id, "
+    " w.policy_id, w.admitted, w.frontline, w.designated, w.subsidy_fen, w.perf_fen, "
+    " w.shift_event_id, w.deployment_id)), "
+    "kept AS (INSERT INTO agg_kept (worker_id) SELECT DISTINCT w.worker_id FROM win w "
+    " WHERE w.nt IS NOT NULL), "
+    "copies AS (DELETE FROM agg_new n WHERE n.ctid = ANY (ARRAY("
+    " SELECT w.nt FROM win w WHERE w.nt IS NOT NULL))), "
+    "gone AS (DELETE FROM careledger.worker_days d WHERE d.ctid = ANY (ARRAY("
+    " SELECT w.t FROM win w WHERE w.nt IS NULL)) RETURNING d.*) "
+    "INSERT INTO agg_gone SELECT * FROM gone";
 static const char SQL_CLEAR_OPEN[] =
     "DELETE FROM careledger.open_deployments o USING agg_workers a "
     "WHERE o.worker_id = a.worker_id AND a.whole";
 /* The recomputed worker-days go to agg_new while they are computed (a batch's are never all
- * held in memory), then from there to worker_days; the summaries are maintained from agg_new. */
+ * held in memory), then, less the ones SQL_CLEAR_DAYS found stored as they are, from there to
+ * worker_days; the summaries are maintained from agg_new. */
 #define DAY_COLS                                                                                   \
     "worker_id, date, kind, unit_id, policy_id, admitted, frontline, designated, subsidy_fen, "    \
     "perf_fen, shift_event_id, deployment_id"
@@ -308,7 +326,8 @@ static const char SQL_COPY_OPEN[] =
     "COPY careledger.open_deployments (worker_id, deployment_id, from_date, unit_id, policy_id, "
     "subsidy_fen, perf_fen, frontline) FROM STDIN";
 /* The summaries of schema 8 (sql/008_report_summary.sql) from the worker-days a recompute
- * deleted (agg_gone) and inserted (agg_new, also in worker_days by now), in one statement:
+ * deleted (agg_gone) and inserted (agg_new, also in worker_days by now), and the workers whose
+ * rows came out unchanged (agg_kept, with nothing to add or take away), in one statement:
  * per credited unit and date, per worker and month, per worker (the day sets, read and
  * written by key: the worker is locked), and per home unit and date (a worker whose home
  * moved takes every date along). Net changes only; shared rows in key order. Worker-months
@@ -356,7 +375,9 @@ static const char SQL_SUMMARIZE[] =
     "    AND d.kind = 'deployed'), '{}') AS deployed, "
     "  coalesce(range_agg(daterange(d.date, d.date, '[]')) FILTER (WHERE d.s > 0 "
     "    AND d.designated), '{}') AS designated "
-    "  FROM d GROUP BY d.worker_id), "
+    "  FROM d GROUP BY d.worker_id "
+    "  UNION ALL SELECT k.worker_id, '{}', '{}', '{}', '{}', '{}' FROM agg_kept k "
+    "  WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.worker_id = k.worker_id)), "
     "ws AS MATERIALIZED (SELECT w.worker_id, o.worker_id IS NOT NULL AS existed, o.home_unit AS "
     "h0, "
     "  coalesce(o.days, '{}') AS s0, (coalesce(o.days, '{}') - w.gone) + w.days AS days, "
@@ -546,7 +567,8 @@ static const char SQL_REBUILD_CLEAR[] =
     "careledger.money_days, careledger.delivery_money, careledger.family_units";
 
 static const char SQL_REBUILD_NEXT_CHUNK[] =
-    "TRUNCATE agg_workers, agg_gone, agg_new, agg_marks_w, agg_marks_f, agg_marks_m, agg_marks_mp";
+    "TRUNCATE agg_workers, agg_gone, agg_new, agg_kept, agg_marks_w, agg_marks_f, agg_marks_m, "
+    "agg_marks_mp";
 
 #define REBUILD_CHUNK 2000
 
