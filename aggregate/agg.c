@@ -166,12 +166,16 @@ static const char *const UPSERTS_ALL[] = {UPSERT_REGIONS(SRC_ALL),
 
 /* The workers to recompute. A worker whom the batch touches only by shifts and cancellations
  * of shifts is recomputed over the local dates of those shifts (R1 derives each local day from
- * that day's shifts and the deployments, which are loaded whole); any other change
- * (registration, deployment, injury, a unit or region registered, a new policy set) rewrites
- * the whole worker. */
+ * that day's shifts and the deployments, which are loaded whole); a deployment, a unit or
+ * region registered or a new policy set rewrites every day of the worker (whole). A
+ * registration or an injury report moves no day (R1 reads neither, but for the registered
+ * unit, which credits deployment days: SQL_WHOLE_DEPLOYED), so it lists the worker's marks
+ * and months whole (listed) and recomputes only the dates of the batch's shifts (DECISIONS
+ * 168). */
 static const char SQL_AGG_SETUP[] =
     "CREATE TEMP TABLE IF NOT EXISTS agg_workers (worker_id text PRIMARY KEY, "
-    "whole boolean NOT NULL DEFAULT true) ON COMMIT DELETE ROWS; "
+    "whole boolean NOT NULL DEFAULT true, listed boolean NOT NULL DEFAULT false, "
+    "registered boolean NOT NULL DEFAULT false) ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS agg_regions (code text PRIMARY KEY) ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS agg_gone (LIKE careledger.worker_days) ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS agg_new (LIKE careledger.worker_days) ON COMMIT DELETE ROWS; "
@@ -200,24 +204,38 @@ static const char SQL_AFFECTED[] =
     "  OR u.region IN (SELECT c.code FROM careledger.regions c WHERE c.parent = r.code)), "
     "units_hit AS (SELECT unit_id FROM b WHERE type = 'unit.registered' "
     "  UNION SELECT unit_id FROM region_units), "
-    "hits (w, whole) AS ("
-    " SELECT worker_id, type <> 'shift.completed' FROM b WHERE type IN ('shift.completed', "
-    "   'worker.registered', 'deployment.started', 'injury.reported')"
-    " UNION ALL SELECT e.worker_id, e.type <> 'shift.completed' FROM b CROSS JOIN LATERAL ("
+    "hits (w, whole, listed, registered) AS ("
+    " SELECT worker_id, type = 'deployment.started', "
+    "   type IN ('worker.registered', 'injury.reported'), type = 'worker.registered' "
+    "   FROM b WHERE type IN ('shift.completed', 'worker.registered', 'deployment.started', "
+    "   'injury.reported')"
+    " UNION ALL SELECT e.worker_id, e.type <> 'shift.completed', false, false "
+    "   FROM b CROSS JOIN LATERAL ("
     "   SELECT e.worker_id, e.type FROM careledger.events e WHERE e.event_id = b.cancels "
     "   OFFSET 0) e WHERE b.type = 'shift.cancelled'"
-    " UNION ALL SELECT d.worker_id, true FROM b "
+    " UNION ALL SELECT d.worker_id, true, false, false FROM b "
     "   JOIN careledger.deployment_starts d USING (deployment_id) WHERE b.type = 'deployment.ended'"
-    " UNION ALL SELECT e.worker_id, true FROM b CROSS JOIN LATERAL ("
+
+    " UNION ALL SELECT e.worker_id, false, true, false FROM b CROSS JOIN LATERAL ("
     "   SELECT e.worker_id FROM careledger.events e WHERE e.case_id = b.case_id "
     "   AND e.type = 'injury.reported' OFFSET 0) e WHERE b.type = 'injury.reported'"
-    " UNION ALL SELECT x.worker_id, true FROM units_hit h CROSS JOIN LATERAL ("
+    " UNION ALL SELECT x.worker_id, true, false, false FROM units_hit h CROSS JOIN LATERAL ("
     "   SELECT e.worker_id FROM careledger.events e WHERE e.unit_id = h.unit_id "
     "   AND e.type = 'shift.completed' OFFSET 0) x"
-    " UNION ALL SELECT k.worker_id, true FROM careledger.workers k "
+    " UNION ALL SELECT k.worker_id, true, false, false FROM careledger.workers k "
     "   JOIN units_hit h USING (unit_id)) "
-    "INSERT INTO agg_workers (worker_id, whole) "
-    "SELECT w, bool_or(whole) FROM hits WHERE w IS NOT NULL GROUP BY w";
+    "INSERT INTO agg_workers (worker_id, whole, listed, registered) "
+    "SELECT w, bool_or(whole), bool_or(listed), bool_or(registered) FROM hits "
+    "WHERE w IS NOT NULL GROUP BY w";
+
+/* A registration moves a worker's days only through the registered unit, which credits the
+ * deployment days (cl_rules_worker_days()): a worker registered by the batch who has a
+ * deployment is recomputed whole. Decided under the workers' locks: a deployment that
+ * another batch stored before is seen here, and one stored after is that batch's to
+ * recompute, with this registration. */
+static const char SQL_WHOLE_DEPLOYED[] =
+    "UPDATE agg_workers a SET whole = true WHERE a.registered AND NOT a.whole "
+    "AND EXISTS (SELECT 1 FROM careledger.deployment_starts d WHERE d.worker_id = a.worker_id)";
 
 /* The shifts whose local dates a windowed worker is recomputed over: the batch's own and the
  * ones its cancellations name (dated in C, like every shift, by cl_rules_shift_date()). A
@@ -286,12 +304,12 @@ static const char SQL_LOAD_REGIONS[] =
 /* The stored rows of the days being rewritten: the whole workers' and the windows' ($1,
  * $2 .. $3), found per worker by index as in SQL_LOAD_SHIFTS. A stored row that its
  * recomputation left as it was stays, and its copy leaves agg_new: nearly every rewritten
- * day comes out unchanged (on the session-20 harness 93,258 of 93,362 over 200,000 events,
- * the days of workers recomputed whole on their registration), and deleting and inserting
- * them again cost worker_days' heap, both its indexes and WAL, and the summaries a row each
- * way (DECISIONS 167). Rows are compared whole (agg_new is LIKE worker_days), so a column
- * worker_days gains is compared too. Their workers go to agg_kept, so that SQL_SUMMARIZE still
- * looks at every worker it looked at when the copies cancelled out there. */
+ * day came out unchanged (on the session-20 harness 93,258 of 93,362 over 200,000 events,
+ * while a registration still recomputed a worker whole: DECISIONS 168), and deleting and
+ * inserting them again cost worker_days' heap, both its indexes and WAL, and the summaries a
+ * row each way (DECISIONS 167). Rows are compared whole (agg_new is LIKE worker_days), so a
+ * column worker_days gains is compared too. Their workers go to agg_kept, so that
+ * SQL_SUMMARIZE still looks at every worker it looked at when the copies cancelled out there. */
 static const char SQL_CLEAR_DAYS[] =
     "WITH win AS MATERIALIZED (SELECT w.t, (w.r).worker_id AS worker_id, n.ctid AS nt FROM ("
     " SELECT w.* FROM agg_workers a CROSS JOIN LATERAL ("
@@ -326,13 +344,14 @@ static const char SQL_COPY_OPEN[] =
     "COPY careledger.open_deployments (worker_id, deployment_id, from_date, unit_id, policy_id, "
     "subsidy_fen, perf_fen, frontline) FROM STDIN";
 /* The summaries of schema 8 (sql/008_report_summary.sql) from the worker-days a recompute
- * deleted (agg_gone) and inserted (agg_new, also in worker_days by now), and the workers whose
- * rows came out unchanged (agg_kept, with nothing to add or take away), in one statement:
+ * deleted (agg_gone) and inserted (agg_new, also in worker_days by now), and the workers with
+ * days whose rows came out unchanged (agg_kept) or were not recomputed (listed), with nothing
+ * to add or take away, in one statement:
  * per credited unit and date, per worker and month, per worker (the day sets, read and
  * written by key: the worker is locked), and per home unit and date (a worker whose home
  * moved takes every date along). Net changes only; shared rows in key order. Worker-months
  * whose marks can move are listed (DECISIONS 130): a month_sums row starting or ceasing to
- * earn, every month of a worker recomputed whole or whose home moved; a month whose
+ * earn, every month of a worker recomputed or listed whole or whose home moved; a month whose
  * entitlement only changed waits in agg_marks_mp, with its net change, for marks_refresh() to
  * test against its payments (DECISIONS 155). */
 static const char SQL_SUMMARIZE[] =
@@ -376,7 +395,10 @@ static const char SQL_SUMMARIZE[] =
     "  coalesce(range_agg(daterange(d.date, d.date, '[]')) FILTER (WHERE d.s > 0 "
     "    AND d.designated), '{}') AS designated "
     "  FROM d GROUP BY d.worker_id "
-    "  UNION ALL SELECT k.worker_id, '{}', '{}', '{}', '{}', '{}' FROM agg_kept k "
+    "  UNION ALL SELECT k.worker_id, '{}', '{}', '{}', '{}', '{}' FROM ("
+    "  SELECT k.worker_id FROM agg_kept k UNION SELECT a.worker_id FROM agg_workers a "
+    "  WHERE a.listed AND NOT a.whole AND EXISTS (SELECT 1 FROM careledger.worker_days w "
+    "  WHERE w.worker_id = a.worker_id)) k "
     "  WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.worker_id = k.worker_id)), "
     "ws AS MATERIALIZED (SELECT w.worker_id, o.worker_id IS NOT NULL AS existed, o.home_unit AS "
     "h0, "
@@ -410,7 +432,7 @@ static const char SQL_SUMMARIZE[] =
     "  AND EXISTS (SELECT 1 FROM careledger.policy_tracks t WHERE t.policy_id = p.policy_id "
     "  AND t.kind = 'recurring')), "
     "mw AS (INSERT INTO agg_marks_w (worker_id) SELECT a.worker_id FROM agg_workers a "
-    "  WHERE a.whole "
+    "  WHERE a.whole OR a.listed "
     "  UNION SELECT s.worker_id FROM ws s WHERE NOT s.existed OR s.h1 IS DISTINCT FROM s.h0 "
     "  OR lower(s.days) IS DISTINCT FROM lower(s.s0) "
     "  OR lower(s.direct) IS DISTINCT FROM lower(s.o_direct) "
@@ -419,7 +441,7 @@ static const char SQL_SUMMARIZE[] =
     "  OR (s.days <> s.s0 AND s.h1 IN (SELECT r.unit_id FROM rec r)) ON CONFLICT DO NOTHING), "
     "mm AS (INSERT INTO agg_marks_m (worker_id, month) SELECT f.worker_id, f.month FROM mf f "
     "  WHERE f.flip UNION SELECT s.worker_id, s.month FROM (SELECT a.worker_id FROM agg_workers a "
-    "  WHERE a.whole UNION SELECT s.worker_id FROM ws s WHERE s.existed "
+    "  WHERE a.whole OR a.listed UNION SELECT s.worker_id FROM ws s WHERE s.existed "
     "  AND s.h1 IS DISTINCT FROM s.h0) a CROSS JOIN LATERAL ("
     "  SELECT s.worker_id, s.month FROM careledger.month_sums s WHERE s.worker_id = a.worker_id "
     "OFFSET 0) s ON CONFLICT DO NOTHING), "
@@ -507,7 +529,7 @@ static const char SQL_MARKS_REFRESH[] =
 
 /* Money per counting unit (schema 9): the batch's payments, its money deliveries and those of
  * the families whose units family_units_refresh() moved (schema 17), and the workers whose
- * deliveries it may move (registered, or recomputed without a registered unit: their first
+ * deliveries it may move (registered, or affected without a registered unit: their first
  * credited unit); then money_refresh() under its lock, after the marks'. */
 #define MONEY_SETUP                                                                                \
     "CREATE TEMP TABLE IF NOT EXISTS agg_money_d (event_id text PRIMARY KEY) "                     \
@@ -1327,7 +1349,8 @@ int cl_agg_apply(cl_agg_t *a, PGconn *c, const cl_policy_set_t *set, char *err, 
         return -1;
     int affected = atoi(PQgetvalue(r, 0, 0));
     PQclear(r);
-    if (affected && recompute(a, c, set, &n, err, errsize))
+    if (affected &&
+        (exec_ok(c, SQL_WHOLE_DEPLOYED, err, errsize) || recompute(a, c, set, &n, err, errsize)))
         return -1;
     if (exec_ok(c, SQL_MARKS_BATCH, err, errsize) || exec_ok(c, SQL_MARKS_REFRESH, err, errsize))
         return -1;
