@@ -191,8 +191,9 @@ static const char SQL_AGG_SETUP[] =
 
 /* The workers a batch affects: their own events, the shifts a cancellation names, the
  * deployment an end closes, every worker an injury case's reports named (a later report
- * moves the case off the earlier one's worker), and everyone at a unit (re)registered or in
- * a region whose parent the batch moved (agg_regions). */
+ * moves the case off the earlier one's worker), every worker a deployment's starts named (a
+ * later start moves the deployment, and its days, off the earlier one's worker), and everyone
+ * at a unit (re)registered or in a region whose parent the batch moved (agg_regions). */
 static const char SQL_AFFECTED[] =
     "WITH b AS (SELECT s.type, s.worker_id, s.cancels, s.deployment_id, s.code, s.unit_id, "
     "s.case_id "
@@ -215,7 +216,9 @@ static const char SQL_AFFECTED[] =
     "   OFFSET 0) e WHERE b.type = 'shift.cancelled'"
     " UNION ALL SELECT d.worker_id, true, false, false FROM b "
     "   JOIN careledger.deployment_starts d USING (deployment_id) WHERE b.type = 'deployment.ended'"
-
+    " UNION ALL SELECT e.worker_id, true, false, false FROM b CROSS JOIN LATERAL ("
+    "   SELECT e.worker_id FROM careledger.events e WHERE e.deployment_id = b.deployment_id "
+    "   AND e.type = 'deployment.started' OFFSET 0) e WHERE b.type = 'deployment.started'"
     " UNION ALL SELECT e.worker_id, false, true, false FROM b CROSS JOIN LATERAL ("
     "   SELECT e.worker_id FROM careledger.events e WHERE e.case_id = b.case_id "
     "   AND e.type = 'injury.reported' OFFSET 0) e WHERE b.type = 'injury.reported'"

@@ -1142,6 +1142,41 @@ static void test_injury_moved(void)
     cl_it_teardown(&it);
 }
 
+/** @brief A deployment started again under another worker (R5: the later start holds) leaves
+ * the first worker's days: 02-10 to 02-14, five deployed days, move from DA to DB. */
+static void test_deployment_moved(void)
+{
+    cl_it_t it;
+    char *l[8];
+    int n = 0;
+    CU_ASSERT_EQUAL_FATAL(cl_it_setup(&it, "it_agg_depmove", 0, 1), 0);
+    CU_ASSERT_EQUAL_FATAL(cl_it_write_config(&it, 1, 3, 50), 0);
+    add_hq_units(l, &n, "du");
+    add(l, &n, REG("da", "DA", "HQ-A", "FDA"));
+    add(l, &n, REG("db", "DB", "HQ-B", "FDB"));
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"dx1\",\"type\":\"deployment.started\",\"deployment_id\":\"DX\","
+        "\"worker_id\":\"DA\",\"team\":\"天津援鄂医疗队\",\"destination\":\"武汉\","
+        "\"date\":\"2020-02-10\"}");
+    add(l, &n,
+        "{" ENV ",\"event_id\":\"dx9\",\"type\":\"deployment.ended\",\"deployment_id\":\"DX\","
+        "\"date\":\"2020-02-14\"}");
+    CU_ASSERT_EQUAL(step(&it, "dep1.jsonl", l, n), 0);
+    const char *deployed = "SELECT coalesce(string_agg(worker_id || '=' || n, ',' ORDER BY "
+                           "worker_id), 'none') FROM (SELECT worker_id, count(*) AS n FROM "
+                           "careledger.worker_days WHERE kind = 'deployed' GROUP BY 1) x";
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, deployed), "DA=5");
+    n = 0;
+    add(l, &n,
+        "{\"schema\":\"careledger/1\",\"occurred_at\":\"2020-02-12T08:00:00+08:00\","
+        "\"event_id\":\"dx2\",\"type\":\"deployment.started\",\"deployment_id\":\"DX\","
+        "\"worker_id\":\"DB\",\"team\":\"天津援鄂医疗队\",\"destination\":\"武汉\","
+        "\"date\":\"2020-02-10\"}");
+    CU_ASSERT_EQUAL(step(&it, "dep2.jsonl", l, n), 0);
+    CU_ASSERT_STRING_EQUAL(cl_it_sql(&it, deployed), "DB=5");
+    cl_it_teardown(&it);
+}
+
 /** @brief Facts arriving in later batches than the marks they move, each step verified (a
  * recompute skipped wrongly shows). */
 static void test_marks_late_facts(void)
@@ -1408,6 +1443,8 @@ int cl_test_register(void)
          test_family_money},
         {"a family's money follows the member who qualified first", test_family_money_first},
         {"an injury case moved to another worker takes its marks along", test_injury_moved},
+        {"a deployment started again under another worker takes its days along",
+         test_deployment_moved},
         {"a region's registration recomputes only when it moves the parent policies follow",
          test_region_parent},
         {NULL, NULL}};
