@@ -604,9 +604,10 @@ static void update_lags(cl_worker_t *w)
 
 /**
  * @brief Whether an assigned partition holds messages past what the batch and PostgreSQL have:
- * an empty poll then means that the prefetch queue (smaller than a batch) ran dry while the
- * fetcher refills it, not that the stream is drained (DECISIONS 146). One offset more is not
- * a backlog: a transactional producer's commit marker follows its last message.
+ * an empty poll then means that the prefetch queue (bounded in bytes, it may hold less than a
+ * batch) ran dry while the fetcher refills it, not that the stream is drained (DECISIONS 146).
+ * One offset more is not a backlog: a transactional producer's commit marker follows its last
+ * message.
  */
 static int unread_behind(cl_worker_t *w)
 {
@@ -826,17 +827,19 @@ cl_worker_t *cl_worker_create(int id, const cl_config_t *cfg, cl_crash_point_t c
     if (!conf)
         goto error;
     /* Defaults careledger needs unless the operator set them. Prefetch is bounded in bytes:
-     * 2 MiB of queue, about 6,000 of the usual 330-byte events and 25 MB of the daemon's
-     * memory, refilled within a tenth of a second (DECISIONS 141, 146), and a fetch response,
-     * which may overshoot the queue, is at most 256 KiB per partition and 1 MiB in all,
-     * whatever the partition count (librdkafka's defaults, 1 MB per partition and 50 MB a response,
-     * let memory grow with the partitions: DECISIONS 85). The queue is not bounded in messages per
-     * partition: at 2,000 (DECISIONS 85) the fetcher stopped each partition at that depth and came
-     * back to it a second later, which capped a replay's reading at about 2,000 messages per
-     * partition a second (DECISIONS 146). */
+     * 8 MiB of queue, a whole batch of the usual 250-byte events, so that the next batch is
+     * fetched while this one is stored: librdkafka 2.0.2 stops fetching a partition for a
+     * second once its queue reaches the bound, and a queue smaller than a batch left each
+     * batch waiting for those seconds while the database idled (DECISIONS 170, amending 146).
+     * A fetch response, which may overshoot the queue, is at most 256 KiB per partition and
+     * 1 MiB in all, whatever the partition count (librdkafka's defaults, 1 MB per partition
+     * and 50 MB a response, let memory grow with the partitions: DECISIONS 85). The queue is
+     * not bounded in messages per partition: at 2,000 (DECISIONS 85) the fetcher stopped each
+     * partition at that depth and came back to it a second later, which capped a replay's
+     * reading at about 2,000 messages per partition a second (DECISIONS 146). */
     static const char *const defaults[][2] = {{"group.id", "careledger"},
                                               {"auto.offset.reset", "error"},
-                                              {"queued.max.messages.kbytes", "2048"},
+                                              {"queued.max.messages.kbytes", "8192"},
                                               {"fetch.message.max.bytes", "262144"},
                                               {"fetch.max.bytes", "1048576"},
                                               {"client.id", "careledgerd"}};
