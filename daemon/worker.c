@@ -827,7 +827,7 @@ cl_worker_t *cl_worker_create(int id, const cl_config_t *cfg, cl_crash_point_t c
     if (!conf)
         goto error;
     /* Defaults careledger needs unless the operator set them. Prefetch is bounded in bytes:
-     * 8 MiB of queue, a whole batch of the usual 250-byte events, so that the next batch is
+     * 6 MiB of queue, a whole batch of the usual 250-byte events, so that the next batch is
      * fetched while this one is stored: librdkafka 2.0.2 stops fetching a partition for a
      * second once its queue reaches the bound, and a queue smaller than a batch left each
      * batch waiting for those seconds while the database idled (DECISIONS 170, amending 146).
@@ -839,7 +839,7 @@ cl_worker_t *cl_worker_create(int id, const cl_config_t *cfg, cl_crash_point_t c
      * reading at about 2,000 messages per partition a second (DECISIONS 146). */
     static const char *const defaults[][2] = {{"group.id", "careledger"},
                                               {"auto.offset.reset", "error"},
-                                              {"queued.max.messages.kbytes", "8192"},
+                                              {"queued.max.messages.kbytes", "6144"},
                                               {"fetch.message.max.bytes", "262144"},
                                               {"fetch.max.bytes", "1048576"},
                                               {"client.id", "careledgerd"}};
