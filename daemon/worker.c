@@ -707,8 +707,9 @@ static void refresh_policies(cl_worker_t *w)
 {
     /* Also in the middle of a batch: a message is decoded under the set loaded when it arrives,
      * so that a measure a reload adds is known to the messages after it, and the batch is
-     * aggregated under the set of its commit, the newest. Slots hold rendered text: nothing read
-     * after this points into the set released here. */
+     * aggregated under the set of its commit, the newest. Slots hold the message's text, and the
+     * writer renders it again without looking up measures: nothing read after this points into
+     * the set released here. */
     if (cl_daemon_policies_generation() == w->pol_gen)
         return;
     const cl_policy_set_t *old = w->pol;

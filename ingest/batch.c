@@ -5,11 +5,17 @@
 #include "careledger/batch.h"
 
 #include "careledger/json.h"
-#include "careledger/writer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A block of the batch's arena: messages' bytes, carved in order. */
+struct cl_batch_block {
+    struct cl_batch_block *next;
+    size_t used, cap;
+    char data[];
+};
 
 /** @brief Initialise an empty batch. */
 void cl_batch_init(cl_batch_t *b)
@@ -23,32 +29,59 @@ void cl_batch_set_max(cl_batch_t *b, size_t max)
     b->max = max;
 }
 
-/** @brief Forget messages, keep small buffers. */
+/** @brief Free a list of blocks. */
+static void blocks_free(struct cl_batch_block *k)
+{
+    while (k) {
+        struct cl_batch_block *next = k->next;
+        free(k);
+        k = next;
+    }
+}
+
+/**
+ * @brief @p n bytes of the arena, valid until the batch is cleared; NULL on out of memory.
+ * A message larger than a block gets a block of its own, freed when the batch is cleared.
+ */
+static char *arena_alloc(cl_batch_t *b, size_t n)
+{
+    struct cl_batch_block *k = b->blocks;
+    if (!k || k->cap - k->used < n) {
+        if (n <= CL_BATCH_BLOCK_BYTES && b->spare) {
+            k = b->spare;
+            b->spare = k->next;
+        } else {
+            size_t cap = n > CL_BATCH_BLOCK_BYTES ? n : CL_BATCH_BLOCK_BYTES;
+            if (!(k = malloc(sizeof *k + cap)))
+                return NULL;
+            k->cap = cap;
+        }
+        k->used = 0;
+        k->next = b->blocks;
+        b->blocks = k;
+    }
+    char *p = k->data + k->used;
+    k->used += n;
+    return p;
+}
+
+/** @brief Forget messages, keep the slots and the arena's usual blocks. */
 void cl_batch_clear(cl_batch_t *b)
 {
-    /* A slot that once held a large message would keep its memory for good. */
-    for (size_t i = 0; i < b->n; i++) {
-        cl_batch_msg_t *m = &b->msgs[i];
-        if (m->cap > CL_BATCH_KEEP_BYTES) {
-            free(m->payload);
-            m->payload = NULL;
-            m->cap = 0;
-        }
-        if (m->key_cap > CL_BATCH_KEEP_BYTES) {
-            free(m->key);
-            m->key = NULL;
-            m->key_cap = 0;
-        }
-        if (m->row_cap > CL_BATCH_KEEP_BYTES) {
-            free(m->row);
-            m->row = NULL;
-            m->row_cap = 0;
+    /* The blocks a batch used are what the next one needs; one made for a single large
+     * message would keep its memory for good. */
+    while (b->blocks) {
+        struct cl_batch_block *k = b->blocks;
+        b->blocks = k->next;
+        if (k->cap > CL_BATCH_BLOCK_BYTES) {
+            free(k);
+        } else {
+            k->next = b->spare;
+            b->spare = k;
         }
     }
-    if (b->ev.arena_cap > CL_BATCH_KEEP_BYTES + 64)
+    if (b->ev.arena_cap > 4096 + 64)
         cl_event_release(&b->ev);
-    if (b->render.cap > CL_BATCH_KEEP_BYTES * 4)
-        cl_buf_free(&b->render);
     b->n = 0;
     b->nparts = 0;
     b->bytes = 0;
@@ -57,15 +90,12 @@ void cl_batch_clear(cl_batch_t *b)
 /** @brief Free everything. */
 void cl_batch_free(cl_batch_t *b)
 {
-    for (size_t i = 0; i < b->cap; i++) {
-        free(b->msgs[i].key);
-        free(b->msgs[i].payload);
+    for (size_t i = 0; i < b->cap; i++)
         free(b->msgs[i].rej);
-        free(b->msgs[i].row);
-    }
     free(b->msgs);
+    blocks_free(b->blocks);
+    blocks_free(b->spare);
     cl_event_release(&b->ev);
-    cl_buf_free(&b->render);
     size_t max = b->max;
     memset(b, 0, sizeof *b);
     b->max = max;
@@ -78,24 +108,6 @@ cl_batch_part_t *cl_batch_part(cl_batch_t *b, const char *topic, int32_t partiti
         if (b->parts[i].partition == partition && strcmp(b->parts[i].topic, topic) == 0)
             return &b->parts[i];
     return NULL;
-}
-
-/** @brief Copy bytes into a reusable buffer. */
-static int copy_into(char **buf, size_t *cap, const void *src, size_t len)
-{
-    if (*cap < len + 1) {
-        /* Rounded up so that a slot rarely grows again; keys are short ids. */
-        size_t n = (len + 64) & ~(size_t)63;
-        char *p = realloc(*buf, n);
-        if (!p)
-            return -1;
-        *buf = p;
-        *cap = n;
-    }
-    if (len)
-        memcpy(*buf, src, len);
-    (*buf)[len] = '\0';
-    return 0;
 }
 
 /** @brief Add and decode one message, all or nothing. */
@@ -114,10 +126,15 @@ int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t pa
         b->msgs = m;
         b->cap = n;
     }
-    cl_batch_msg_t *m = &b->msgs[b->n];
-    if (copy_into(&m->payload, &m->cap, payload, len) ||
-        copy_into(&m->key, &m->key_cap, key, key ? key_len : 0))
+    size_t kl = key ? key_len : 0;
+    char *text = arena_alloc(b, len + 1 + kl);
+    if (!text)
         return -1;
+    if (len)
+        memcpy(text, payload, len);
+    text[len] = '\0';
+    if (kl)
+        memcpy(text + len + 1, key, kl);
     cl_batch_part_t *p = cl_batch_part(b, topic, partition);
     if (!p) {
         if (b->nparts == CL_BATCH_MAX_PARTS || strlen(topic) >= sizeof p->topic)
@@ -129,20 +146,25 @@ int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t pa
         p->start = start;
         p->watermark = INT64_MIN;
     }
+    cl_batch_msg_t *m = &b->msgs[b->n];
+    m->payload = text;
     m->len = len;
-    m->key_len = key ? key_len : 0;
+    m->key = kl ? text + len + 1 : NULL;
+    m->key_len = kl;
     m->part = (int)(p - b->parts);
     m->offset = offset;
     cl_reject_t rej;
-    m->decoded = cl_event_decode(dec, m->payload, len, &b->ev, &rej) == 0;
+    m->decoded = cl_event_decode(dec, text, len, &b->ev, &rej) == 0;
     if (m->decoded) {
-        cl_buf_reset(&b->render);
-        cl_writer_render_row(&b->render, p->topic, partition, offset, &b->ev);
-        if (b->render.oom || copy_into(&m->row, &m->row_cap, b->render.p, b->render.len))
+        size_t id_len = strlen(b->ev.event_id);
+        char *id = arena_alloc(b, id_len + 1);
+        if (!id)
             return -1;
-        m->row_len = b->render.len;
-        m->id_len = strlen(b->ev.event_id);
+        memcpy(id, b->ev.event_id, id_len + 1);
+        m->id = id;
+        m->id_len = id_len;
         m->occurred_at = b->ev.occurred_at;
+        memcpy(m->fingerprint, b->ev.fingerprint, sizeof m->fingerprint);
     } else {
         if (!m->rej && !(m->rej = malloc(sizeof *m->rej)))
             return -1;
@@ -155,10 +177,10 @@ int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t pa
     return 0;
 }
 
-/** @brief A decoded message's event_id: its row's first id_len bytes. */
+/** @brief A decoded message's event_id, copied. */
 const char *cl_batch_msg_id(const cl_batch_msg_t *m, char buf[CL_ID_MAX + 1])
 {
-    snprintf(buf, CL_ID_MAX + 1, "%.*s", (int)m->id_len, m->row);
+    snprintf(buf, CL_ID_MAX + 1, "%s", m->id);
     return buf;
 }
 
@@ -176,7 +198,7 @@ int cl_batch_reject(cl_batch_t *b, size_t i, const char *code, const char *detai
     return 0;
 }
 
-/** @brief Drop a revoked partition's messages, keeping slot buffers for reuse. */
+/** @brief Drop a revoked partition's messages (their bytes stay in the arena until cleared). */
 void cl_batch_drop_partition(cl_batch_t *b, const char *topic, int32_t partition)
 {
     cl_batch_part_t *p = cl_batch_part(b, topic, partition);
@@ -190,7 +212,7 @@ void cl_batch_drop_partition(cl_batch_t *b, const char *topic, int32_t partition
             continue;
         }
         if (w != r) {
-            /* Swap so the dropped slot's buffers stay owned by the batch. */
+            /* Swap so the dropped slot's rejection buffer stays owned by the batch. */
             cl_batch_msg_t tmp = b->msgs[w];
             b->msgs[w] = b->msgs[r];
             b->msgs[r] = tmp;

@@ -157,6 +157,7 @@ static const struct {
 struct cl_decoder {
     cl_json_scanner_t *scanner;
     const cl_policy_set_t *policies;
+    int replay; /* inside cl_event_redecode(): measures not looked up, no fingerprint */
 };
 
 /** @brief Create a decoder (borrows @p policies). */
@@ -369,6 +370,8 @@ static int decode_field(cl_decoder_t *dec, const char *buf, const field_t *f, cl
         return 0;
     }
     case F_MEASURE: {
+        if (dec->replay)
+            break; /* checked when first decoded, under the policies of that moment */
         const cl_track_t *t = dec->policies ? cl_policy_set_track(dec->policies, s) : NULL;
         if (!t)
             return reject(rej, "unknown_measure", NULL,
@@ -409,6 +412,8 @@ static int cross_checks(cl_event_t *ev, cl_reject_t *rej)
         break;
     case CL_EV_BENEFIT_DELIVERED: {
         const cl_track_t *t = ev->track;
+        if (!t)
+            break; /* cl_event_redecode(): checked when first decoded */
         if (t->kind == CL_TRACK_STATUS || t->kind == CL_TRACK_ENTITLEMENT ||
             t->kind == CL_TRACK_SLA)
             return reject(rej, "bad_value", "measure", "%s is counted by %s, not by deliveries",
@@ -429,7 +434,7 @@ static int cross_checks(cl_event_t *ev, cl_reject_t *rej)
         break;
     }
     case CL_EV_MEASURE_STATUS:
-        if (ev->track->kind != CL_TRACK_STATUS)
+        if (ev->track && ev->track->kind != CL_TRACK_STATUS)
             return reject(rej, "bad_value", "measure",
                           "%s is counted per %s, not by measure.status", ev->track->id,
                           cl_track_kind_name(ev->track->kind));
@@ -616,8 +621,19 @@ int cl_event_decode(cl_decoder_t *dec, const char *buf, size_t len, cl_event_t *
             return -1;
     if (cross_checks(ev, rej))
         return -1;
-    fingerprint(ev);
+    if (!dec->replay)
+        fingerprint(ev);
     return 0;
+}
+
+/** @brief Decode again a message this decoder accepted before (no checks of policies). */
+int cl_event_redecode(cl_decoder_t *dec, const char *buf, size_t len, cl_event_t *ev)
+{
+    cl_reject_t rej;
+    dec->replay = 1;
+    int rc = cl_event_decode(dec, buf, len, ev, &rej);
+    dec->replay = 0;
+    return rc;
 }
 
 /** @brief Hex of the fingerprint. */

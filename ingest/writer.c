@@ -167,8 +167,10 @@ struct cl_writer {
     void *hook_ctx;
     cl_crash_point_t crash_point;
     long crash_nth;
-    int id_race;  /* the last failure: another batch stored one of this batch's event_ids */
-    int deadlock; /* the last failure: PostgreSQL ended the batch to break a wait cycle */
+    int id_race;       /* the last failure: another batch stored one of this batch's event_ids */
+    int deadlock;      /* the last failure: PostgreSQL ended the batch to break a wait cycle */
+    cl_decoder_t *dec; /* decodes staged messages again to render their rows (no policies) */
+    cl_event_t ev;
 };
 
 /** @brief Create a writer (not connected). */
@@ -179,7 +181,8 @@ cl_writer_t *cl_writer_create(const char *conninfo, const char *group)
         return NULL;
     w->conninfo = strdup(conninfo ? conninfo : "");
     w->group = strdup(group);
-    if (!w->conninfo || !w->group) {
+    w->dec = cl_decoder_create(NULL);
+    if (!w->conninfo || !w->group || !w->dec) {
         cl_writer_destroy(w);
         return NULL;
     }
@@ -197,6 +200,8 @@ void cl_writer_destroy(cl_writer_t *w)
     cl_buf_free(&w->dead);
     cl_buf_free(&w->arr_topics);
     cl_buf_free(&w->arr_parts);
+    cl_decoder_destroy(w->dec);
+    cl_event_release(&w->ev);
     free(w->seen);
     free(w->orig);
     free(w->stored);
@@ -464,32 +469,49 @@ void cl_writer_render_row(cl_buf_t *b, const char *topic, int32_t partition, int
     col_date(b, t == CL_EV_BUDGET_ALLOCATED, e->to);
 }
 
-/** @brief The whole stage row of a decoded message: its rendered columns and its text. */
-static void copy_event_cols(cl_buf_t *b, const cl_batch_msg_t *m)
+/**
+ * @brief The whole stage row of decoded message @p m of @p b: its columns, rendered from
+ * its text decoded again with @p dec into @p ev (both the caller's), then the text itself.
+ * A batch holds each message's text alone, half of what the rendered row held besides
+ * (DECISIONS 171). @return 0, or -1 when the text no longer decodes (a careledger bug).
+ */
+static int copy_event_cols(cl_buf_t *out, cl_decoder_t *dec, cl_event_t *ev, const cl_batch_t *b,
+                           const cl_batch_msg_t *m)
 {
-    cl_buf_add(b, m->row, m->row_len);
-    col_text(b, m->payload);
+    if (cl_event_redecode(dec, m->payload, m->len, ev) != 0)
+        return -1;
+    memcpy(ev->fingerprint, m->fingerprint, sizeof ev->fingerprint);
+    const cl_batch_part_t *p = &b->parts[m->part];
+    cl_writer_render_row(out, p->topic, p->partition, m->offset, ev);
+    col_text(out, m->payload);
+    return 0;
 }
 
-/** @brief One staged row of a decoded event; @p first: the batch's first copy of its id. */
-static void copy_event(cl_buf_t *b, const cl_batch_msg_t *m, size_t seq, int first)
+/** @brief A whole COPY line of event @p e and its message's @p text (NUL-terminated). */
+void cl_writer_render_line(cl_buf_t *out, const char *topic, int32_t partition, int64_t offset,
+                           const cl_event_t *e, const char *text)
 {
-    copy_event_cols(b, m);
-    cl_buf_putc(b, '\t');
-    put_int(b, (int64_t)seq);
-    cl_buf_add(b, first ? "\tt\n" : "\tf\n", 3);
+    cl_writer_render_row(out, topic, partition, offset, e);
+    col_text(out, text);
+    cl_buf_putc(out, '\n');
 }
 
 const char cl_writer_event_cols[] = EVENT_COLS;
 
 /** @brief COPY text rows of every decoded event of @p b, in cl_writer_event_cols order. */
-void cl_writer_copy_rows(cl_buf_t *out, const cl_batch_t *b)
+int cl_writer_copy_rows(cl_buf_t *out, const cl_batch_t *b)
 {
-    for (size_t i = 0; i < b->n; i++)
+    cl_decoder_t *dec = cl_decoder_create(NULL);
+    cl_event_t ev = {0};
+    int rc = dec ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < b->n; i++)
         if (b->msgs[i].decoded) {
-            copy_event_cols(out, &b->msgs[i]);
+            rc = copy_event_cols(out, dec, &ev, b, &b->msgs[i]);
             cl_buf_putc(out, '\n');
         }
+    cl_event_release(&ev);
+    cl_decoder_destroy(dec);
+    return rc;
 }
 
 /** @brief FNV-1a of an event id of @p n bytes. */
@@ -504,7 +526,7 @@ static size_t id_hash(const char *s, size_t n)
 /** @brief 1 when two decoded messages carry the same event_id. */
 static int same_id(const cl_batch_msg_t *a, const cl_batch_msg_t *b)
 {
-    return a->id_len == b->id_len && memcmp(a->row, b->row, a->id_len) == 0;
+    return a->id_len == b->id_len && memcmp(a->id, b->id, a->id_len) == 0;
 }
 
 /** @brief Mark each decoded message that is the batch's first copy of its event_id, and note
@@ -541,7 +563,7 @@ static int mark_first(cl_writer_t *w, cl_batch_t *b, unsigned char *first)
         if (!b->msgs[i].decoded)
             continue;
         const cl_batch_msg_t *m = &b->msgs[i];
-        size_t k = id_hash(m->row, m->id_len) & (cap - 1);
+        size_t k = id_hash(m->id, m->id_len) & (cap - 1);
         while (w->seen[k] && !same_id(&b->msgs[w->seen[k] - 1], m))
             k = (k + 1) & (cap - 1);
         if (!w->seen[k]) {
@@ -556,12 +578,14 @@ static int mark_first(cl_writer_t *w, cl_batch_t *b, unsigned char *first)
 /* A fingerprint's hex digits (SHA-256). */
 #define FP_HEX 64
 
-/** @brief The hex digits of a decoded message's fingerprint, in its rendered row: the third
- * column, after the id and the type, as COPY's escaped \\x form (cl_writer_render_row). */
-static const char *row_fp_hex(const cl_batch_msg_t *m)
+/** @brief 1 when fingerprint @p fp is the one whose hex digits are @p hex (FP_HEX of them). */
+static int fp_is_hex(const uint8_t fp[32], const char *hex)
 {
-    const char *p = memchr(m->row + m->id_len + 1, '\t', m->row_len - m->id_len - 1);
-    return p ? p + 4 : NULL;
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < 32; i++)
+        if (hex[2 * i] != digits[fp[i] >> 4] || hex[2 * i + 1] != digits[fp[i] & 15])
+            return 0;
+    return 1;
 }
 
 /** @brief One dead letter row. */
@@ -652,7 +676,7 @@ static cl_write_status_t classify_probe(cl_writer_t *w, cl_batch_t *b, unsigned 
         /* Quoted: an id of SPEC's characters needs no escape, but one spelled NULL would
          * be read as a NULL element unquoted. */
         cl_buf_add(&w->copy, nfirst ? ",\"" : "\"", nfirst ? 2 : 1);
-        cl_buf_add(&w->copy, b->msgs[i].row, b->msgs[i].id_len);
+        cl_buf_add(&w->copy, b->msgs[i].id, b->msgs[i].id_len);
         cl_buf_putc(&w->copy, '"');
         order[nfirst++] = i;
     }
@@ -683,12 +707,12 @@ static cl_write_status_t classify_probe(cl_writer_t *w, cl_batch_t *b, unsigned 
         if (!m->decoded)
             continue;
         size_t o = w->orig[i];
-        const char *fp = row_fp_hex(m);
-        const char *want = stored[o] ? stored[o] : row_fp_hex(&b->msgs[o]);
         if (i == o && !stored[o])
             continue; /* accepted */
+        int same = stored[o] ? fp_is_hex(m->fingerprint, stored[o])
+                             : memcmp(m->fingerprint, b->msgs[o].fingerprint, 32) == 0;
         first[i] = 0;
-        m->state = fp && want && memcmp(fp, want, FP_HEX) == 0 ? CL_MSG_DUPLICATE : CL_MSG_DEAD;
+        m->state = same ? CL_MSG_DUPLICATE : CL_MSG_DEAD;
     }
     PQclear(r);
     return CL_WRITE_OK;
@@ -715,11 +739,12 @@ static PGresult *copy_in(cl_writer_t *w, const char *sql, const cl_buf_t *data)
  * @brief COPY the batch's decoded events into stage, streamed in COPY_CHUNK pieces.
  * @p first marks each message that is the batch's first copy of its id (with
  * @p accepted_only, the accepted ones, and only those are staged). Sets @p oom when a
- * row could not be built (the COPY is then ended with an error). Returns the COPY's result
- * (the caller clears it), or NULL when the connection failed.
+ * row could not be built, and @p bad to the message whose text no longer decodes (the COPY
+ * is then ended with an error). Returns the COPY's result (the caller clears it), or NULL
+ * when the connection failed.
  */
 static PGresult *copy_stage(cl_writer_t *w, const cl_batch_t *b, const unsigned char *first,
-                            int accepted_only, int *oom)
+                            int accepted_only, int *oom, size_t *bad)
 {
     PGresult *r = PQexec(w->conn, SQL_COPY_STAGE);
     if (PQresultStatus(r) != PGRES_COPY_IN)
@@ -730,7 +755,14 @@ static PGresult *copy_stage(cl_writer_t *w, const cl_batch_t *b, const unsigned 
     for (size_t i = 0; ok && i < b->n; i++) {
         if (!b->msgs[i].decoded || (accepted_only && !first[i]))
             continue;
-        copy_event(&w->copy, &b->msgs[i], i, first[i]);
+        if (copy_event_cols(&w->copy, w->dec, &w->ev, b, &b->msgs[i]) != 0) {
+            *bad = i;
+            ok = 0;
+            break;
+        }
+        cl_buf_putc(&w->copy, '\t');
+        put_int(&w->copy, (int64_t)i);
+        cl_buf_add(&w->copy, first[i] ? "\tt\n" : "\tf\n", 3);
         if (w->copy.oom) {
             *oom = 1;
             ok = 0;
@@ -891,6 +923,7 @@ static cl_write_status_t commit_once(cl_writer_t *w, cl_batch_t *b, int guarded,
     if (staged) {
         unsigned char *first = malloc(b->n);
         int oom = !first || mark_first(w, b, first) != 0;
+        size_t bad = SIZE_MAX;
         if (!oom && !guarded) {
             st = classify_probe(w, b, first, err, errsize);
             if (st != CL_WRITE_OK) {
@@ -898,8 +931,22 @@ static cl_write_status_t commit_once(cl_writer_t *w, cl_batch_t *b, int guarded,
                 return st;
             }
         }
-        r = oom ? NULL : copy_stage(w, b, first, !guarded, &oom);
+        r = oom ? NULL : copy_stage(w, b, first, !guarded, &oom, &bad);
         free(first);
+        if (bad != SIZE_MAX) {
+            /* Decoded when it arrived, not now: a careledger bug. The message becomes a dead
+             * letter, so that its partition moves on, and the batch is stored again. */
+            PQclear(r);
+            drain(w);
+            PGresult *rb = PQexec(w->conn, "ROLLBACK");
+            PQclear(rb);
+            snprintf(err, errsize, "message at offset %lld decoded when read but not when staged",
+                     (long long)b->msgs[bad].offset);
+            if (cl_batch_reject(b, bad, "internal_error",
+                                "decoded when read but not when stored (a careledger bug)"))
+                snprintf(err, errsize, "out of memory");
+            return CL_WRITE_RETRY;
+        }
         if (oom) {
             PQclear(r);
             drain(w);

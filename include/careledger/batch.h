@@ -3,8 +3,8 @@
  * @brief A batch of consumed messages, decoded as they are added, with the
  * offset range of each partition it covers.
  *
- * Message slots, their payload buffers and rendered stage rows are reused
- * from one batch to the next: no allocation per message once the batch has
+ * Message slots and the arena blocks that hold their bytes are reused from
+ * one batch to the next: no allocation per message once the batch has
  * reached its working size.
  */
 #ifndef CARELEDGER_BATCH_H
@@ -16,8 +16,8 @@
 #include "careledger/buf.h"
 #include "careledger/event.h"
 
-#define CL_BATCH_MAX_PARTS  1024 /* also the partitions one worker may own */
-#define CL_BATCH_KEEP_BYTES 4096 /* slot buffers above this are freed after a batch */
+#define CL_BATCH_MAX_PARTS   1024       /* also the partitions one worker may own */
+#define CL_BATCH_BLOCK_BYTES (1u << 20) /* the arena grows by blocks of this size */
 
 /** The outcome of one message, known after decoding (ok/rejected) and after commit. */
 typedef enum cl_msg_state {
@@ -26,22 +26,22 @@ typedef enum cl_msg_state {
     CL_MSG_DEAD, /* rejected by the decoder, or a conflicting duplicate */
 } cl_msg_state_t;
 
+/* A message's bytes live in its batch's arena of ARENA blocks (batch.c) until the batch is
+ * cleared: a batch holds each message's text once, and renders its stage row only while
+ * streaming it to PostgreSQL (DECISIONS 171). */
 typedef struct cl_batch_msg {
-    int part; /* index into the batch's parts */
-    int64_t offset;
-    char *key; /* owned, reused; NULL-free when key_len is 0 */
-    size_t key_len, key_cap;
-    char *payload; /* owned, reused */
-    size_t len, cap;
-    /* The decoded event as its stage row's columns up to the message's own text (COPY
-     * text, cl_writer_event_cols order less its last column), rendered once at decoding:
-     * a decoded cl_event_t and its strings cost twice as much held (DECISIONS 154). */
-    char *row; /* owned, reused */
-    size_t row_len, row_cap;
-    size_t id_len;       /* the event_id: the row's first id_len bytes (ids need no escape) */
-    int64_t occurred_at; /* UTC µs */
-    int decoded;         /* 1: row is valid; 0: rej says why */
+    int part;    /* index into the batch's parts */
+    int decoded; /* 1: id, fingerprint and occurred_at are valid; 0: rej says why */
     cl_msg_state_t state;
+    int64_t offset;
+    const char *key; /* in the arena; NULL when key_len is 0 */
+    size_t key_len;
+    const char *payload; /* in the arena, NUL-terminated */
+    size_t len;
+    const char *id; /* decoded: the event_id, NUL-terminated, in the arena */
+    size_t id_len;
+    int64_t occurred_at; /* UTC µs */
+    uint8_t fingerprint[32];
     cl_reject_t *rej; /* why it was rejected when decoded is 0; owned, made on the slot's
                          first rejection and reused (rejections are rare: 352 bytes a slot) */
 } cl_batch_msg_t;
@@ -63,18 +63,20 @@ typedef struct cl_batch {
     size_t nparts;
     size_t bytes;  /* payload bytes held */
     size_t max;    /* messages a batch is closed at (0: unknown): slots stop doubling there */
-    cl_event_t ev; /* each message is decoded here, then rendered into its slot's row */
-    cl_buf_t render;
+    cl_event_t ev; /* each message is decoded here */
+    struct cl_batch_block *blocks; /* the arena's blocks in use, newest first */
+    struct cl_batch_block *spare;  /* blocks of earlier batches, for reuse */
 } cl_batch_t;
 
 /** @brief Initialise an empty batch (storage grows on demand). */
 void cl_batch_init(cl_batch_t *b);
 /**
- * @brief Tell the batch that it is closed at @p max messages: its slots (480 bytes each)
+ * @brief Tell the batch that it is closed at @p max messages: its slots (128 bytes each)
  * grow to exactly that many instead of doubling past it (20,000 would take 32,768).
  */
 void cl_batch_set_max(cl_batch_t *b, size_t max);
-/** @brief Forget the messages; keep buffers for reuse, except large ones (bounded memory). */
+/** @brief Forget the messages; keep the slots and arena blocks for reuse, except blocks made
+ * for one large message (bounded memory). */
 void cl_batch_clear(cl_batch_t *b);
 /** @brief Free every buffer. */
 void cl_batch_free(cl_batch_t *b);

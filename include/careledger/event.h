@@ -95,6 +95,14 @@ void cl_decoder_destroy(cl_decoder_t *dec);
 int cl_event_decode(cl_decoder_t *dec, const char *buf, size_t len, cl_event_t *ev,
                     cl_reject_t *rej);
 
+/**
+ * @brief Decode again a message that cl_event_decode() accepted, to render it: its fields
+ * as before, but measure ids are not looked up (ev->track is NULL, so a policy reload since
+ * cannot turn it away) and the fingerprint is not computed (left zero: the caller kept it).
+ * @return 0, or -1 if the bytes are not such a message.
+ */
+int cl_event_redecode(cl_decoder_t *dec, const char *buf, size_t len, cl_event_t *ev);
+
 /** @brief Free an event's arena (the struct itself is the caller's). */
 void cl_event_release(cl_event_t *ev);
 

@@ -94,18 +94,26 @@ extern const char cl_writer_event_cols[];
 /**
  * @brief Append to @p out the COPY text of every column of cl_writer_event_cols but the last
  * (the message's own text) for event @p e read from (@p topic, @p partition) at @p offset,
- * tab-separated, without a line end: what a batch slot holds of a decoded message.
- * Borrows all.
+ * tab-separated, without a line end: rendered from each staged message as it is streamed
+ * (a batch holds only the message's text, DECISIONS 171). Borrows all.
  */
 void cl_writer_render_row(cl_buf_t *out, const char *topic, int32_t partition, int64_t offset,
                           const cl_event_t *e);
 
 /**
- * @brief Append the COPY text rows (cl_writer_event_cols order) of every
- * decoded message of @p b to @p out, exactly as the writer stages them: the
- * baseline of bench/ingest's plain COPY. Borrows both.
+ * @brief Append to @p out the whole COPY line of event @p e: cl_writer_render_row(), then
+ * the message's own @p text (NUL-terminated), escaped, and a line end. Borrows all.
  */
-void cl_writer_copy_rows(cl_buf_t *out, const cl_batch_t *b);
+void cl_writer_render_line(cl_buf_t *out, const char *topic, int32_t partition, int64_t offset,
+                           const cl_event_t *e, const char *text);
+
+/**
+ * @brief Append the COPY text rows (cl_writer_event_cols order) of every
+ * decoded message of @p b to @p out, exactly as the writer stages them (each
+ * message decoded again). Borrows both.
+ * @return 0, or -1 on out of memory or a message that no longer decodes.
+ */
+int cl_writer_copy_rows(cl_buf_t *out, const cl_batch_t *b);
 
 /** @brief Arm a test-only crash at @p point of the @p nth batch (1-based). */
 void cl_writer_set_crash(cl_writer_t *w, cl_crash_point_t point, long nth);
