@@ -126,8 +126,11 @@ int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t pa
         b->msgs = m;
         b->cap = n;
     }
-    size_t kl = key ? key_len : 0;
-    char *text = arena_alloc(b, len + 1 + kl);
+    /* One piece of the arena for the text, the key and room for the id, trimmed to what the
+     * id takes (it is the newest piece of the newest block), or given back whole on failure:
+     * nothing else can fail once the partition is known, so the batch is unchanged then. */
+    size_t kl = key ? key_len : 0, room = len + 1 + kl + CL_ID_MAX + 1;
+    char *text = arena_alloc(b, room);
     if (!text)
         return -1;
     if (len)
@@ -135,10 +138,16 @@ int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t pa
     text[len] = '\0';
     if (kl)
         memcpy(text + len + 1, key, kl);
+    cl_batch_msg_t *m = &b->msgs[b->n];
+    cl_reject_t rej;
+    int decoded = cl_event_decode(dec, text, len, &b->ev, &rej) == 0;
     cl_batch_part_t *p = cl_batch_part(b, topic, partition);
+    if ((!decoded && !m->rej && !(m->rej = malloc(sizeof *m->rej))) ||
+        (!p && (b->nparts == CL_BATCH_MAX_PARTS || strlen(topic) >= sizeof p->topic))) {
+        b->blocks->used -= room;
+        return -1;
+    }
     if (!p) {
-        if (b->nparts == CL_BATCH_MAX_PARTS || strlen(topic) >= sizeof p->topic)
-            return -1;
         p = &b->parts[b->nparts++];
         memset(p, 0, sizeof *p);
         strcpy(p->topic, topic);
@@ -146,35 +155,40 @@ int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t pa
         p->start = start;
         p->watermark = INT64_MIN;
     }
-    cl_batch_msg_t *m = &b->msgs[b->n];
     m->payload = text;
     m->len = len;
     m->key = kl ? text + len + 1 : NULL;
     m->key_len = kl;
     m->part = (int)(p - b->parts);
     m->offset = offset;
-    cl_reject_t rej;
-    m->decoded = cl_event_decode(dec, text, len, &b->ev, &rej) == 0;
-    if (m->decoded) {
-        size_t id_len = strlen(b->ev.event_id);
-        char *id = arena_alloc(b, id_len + 1);
-        if (!id)
-            return -1;
+    m->decoded = decoded;
+    size_t id_len = 0;
+    if (decoded) {
+        id_len = strlen(b->ev.event_id); /* at most CL_ID_MAX: the decoder checks the pattern */
+        char *id = text + len + 1 + kl;
         memcpy(id, b->ev.event_id, id_len + 1);
         m->id = id;
         m->id_len = id_len;
         m->occurred_at = b->ev.occurred_at;
         memcpy(m->fingerprint, b->ev.fingerprint, sizeof m->fingerprint);
     } else {
-        if (!m->rej && !(m->rej = malloc(sizeof *m->rej)))
-            return -1;
         *m->rej = rej;
     }
-    m->state = m->decoded ? CL_MSG_ACCEPTED : CL_MSG_DEAD;
+    b->blocks->used -= room - (len + 1 + kl + (decoded ? id_len + 1 : 0));
+    m->state = decoded ? CL_MSG_ACCEPTED : CL_MSG_DEAD;
     p->end = offset + 1;
     b->bytes += len;
     b->n++;
     return 0;
+}
+
+/** @brief Bytes of the arena the batch's messages take. */
+size_t cl_batch_arena_used(const cl_batch_t *b)
+{
+    size_t n = 0;
+    for (const struct cl_batch_block *k = b->blocks; k; k = k->next)
+        n += k->used;
+    return n;
 }
 
 /** @brief A decoded message's event_id, copied. */

@@ -629,6 +629,8 @@ int cl_event_decode(cl_decoder_t *dec, const char *buf, size_t len, cl_event_t *
 /** @brief Decode again a message this decoder accepted before (no checks of policies). */
 int cl_event_redecode(cl_decoder_t *dec, const char *buf, size_t len, cl_event_t *ev)
 {
+    if (len <= CL_EVENT_MAX_BYTES && event_reset(ev, len) != 0)
+        return -2; /* out of memory: not the message's fault */
     cl_reject_t rej;
     dec->replay = 1;
     int rc = cl_event_decode(dec, buf, len, ev, &rej);

@@ -169,6 +169,7 @@ struct cl_writer {
     long crash_nth;
     int id_race;       /* the last failure: another batch stored one of this batch's event_ids */
     int deadlock;      /* the last failure: PostgreSQL ended the batch to break a wait cycle */
+    int restage;       /* the last failure: a staged message no longer decoded, now dead */
     cl_decoder_t *dec; /* decodes staged messages again to render their rows (no policies) */
     cl_event_t ev;
 };
@@ -473,13 +474,15 @@ void cl_writer_render_row(cl_buf_t *b, const char *topic, int32_t partition, int
  * @brief The whole stage row of decoded message @p m of @p b: its columns, rendered from
  * its text decoded again with @p dec into @p ev (both the caller's), then the text itself.
  * A batch holds each message's text alone, half of what the rendered row held besides
- * (DECISIONS 171). @return 0, or -1 when the text no longer decodes (a careledger bug).
+ * (DECISIONS 171). @return 0, -1 when the text no longer decodes (a careledger bug), or -2
+ * out of memory.
  */
 static int copy_event_cols(cl_buf_t *out, cl_decoder_t *dec, cl_event_t *ev, const cl_batch_t *b,
                            const cl_batch_msg_t *m)
 {
-    if (cl_event_redecode(dec, m->payload, m->len, ev) != 0)
-        return -1;
+    int rc = cl_event_redecode(dec, m->payload, m->len, ev);
+    if (rc != 0)
+        return rc;
     memcpy(ev->fingerprint, m->fingerprint, sizeof ev->fingerprint);
     const cl_batch_part_t *p = &b->parts[m->part];
     cl_writer_render_row(out, p->topic, p->partition, m->offset, ev);
@@ -505,13 +508,11 @@ int cl_writer_copy_rows(cl_buf_t *out, const cl_batch_t *b)
     cl_event_t ev = {0};
     int rc = dec ? 0 : -1;
     for (size_t i = 0; rc == 0 && i < b->n; i++)
-        if (b->msgs[i].decoded) {
-            rc = copy_event_cols(out, dec, &ev, b, &b->msgs[i]);
+        if (b->msgs[i].decoded && (rc = copy_event_cols(out, dec, &ev, b, &b->msgs[i])) == 0)
             cl_buf_putc(out, '\n');
-        }
     cl_event_release(&ev);
     cl_decoder_destroy(dec);
-    return rc;
+    return rc || out->oom ? -1 : 0;
 }
 
 /** @brief FNV-1a of an event id of @p n bytes. */
@@ -755,8 +756,12 @@ static PGresult *copy_stage(cl_writer_t *w, const cl_batch_t *b, const unsigned 
     for (size_t i = 0; ok && i < b->n; i++) {
         if (!b->msgs[i].decoded || (accepted_only && !first[i]))
             continue;
-        if (copy_event_cols(&w->copy, w->dec, &w->ev, b, &b->msgs[i]) != 0) {
-            *bad = i;
+        int rc = copy_event_cols(&w->copy, w->dec, &w->ev, b, &b->msgs[i]);
+        if (rc != 0) {
+            if (rc == -2)
+                *oom = 1;
+            else
+                *bad = i;
             ok = 0;
             break;
         }
@@ -945,6 +950,8 @@ static cl_write_status_t commit_once(cl_writer_t *w, cl_batch_t *b, int guarded,
             if (cl_batch_reject(b, bad, "internal_error",
                                 "decoded when read but not when stored (a careledger bug)"))
                 snprintf(err, errsize, "out of memory");
+            else
+                w->restage = 1;
             return CL_WRITE_RETRY;
         }
         if (oom) {
@@ -1065,11 +1072,15 @@ cl_write_status_t cl_writer_commit(cl_writer_t *w, cl_batch_t *b, char *err, siz
 {
     int guarded = 0;
     for (int attempt = 0;; attempt++) {
-        w->id_race = w->deadlock = 0;
+        w->id_race = w->deadlock = w->restage = 0;
         cl_write_status_t st = commit_once(w, b, guarded, err, errsize);
-        if (st != CL_WRITE_RETRY || attempt == 3 || (!w->id_race && !w->deadlock))
+        if (st != CL_WRITE_RETRY || attempt == 3 || (!w->id_race && !w->deadlock && !w->restage))
             return st;
-        if (w->id_race) {
+        if (w->restage) {
+            cl_log_error("a staged message no longer decoded (a careledger bug); it is a dead "
+                         "letter now, storing the batch again",
+                         "batches=%ld", w->batches);
+        } else if (w->id_race) {
             cl_log_info("a batch of another partition stored one of this batch's event ids "
                         "meanwhile; storing the batch again, skipping stored ids",
                         "batches=%ld", w->batches);

@@ -105,6 +105,9 @@ int cl_batch_reject(cl_batch_t *b, size_t i, const char *code, const char *detai
  */
 const char *cl_batch_msg_id(const cl_batch_msg_t *m, char buf[CL_ID_MAX + 1]);
 
+/** @brief Bytes of the batch's arena its messages take (texts, keys and ids). */
+size_t cl_batch_arena_used(const cl_batch_t *b);
+
 /** @brief The part of (topic, partition), or NULL. */
 cl_batch_part_t *cl_batch_part(cl_batch_t *b, const char *topic, int32_t partition);
 

@@ -99,7 +99,7 @@ int cl_event_decode(cl_decoder_t *dec, const char *buf, size_t len, cl_event_t *
  * @brief Decode again a message that cl_event_decode() accepted, to render it: its fields
  * as before, but measure ids are not looked up (ev->track is NULL, so a policy reload since
  * cannot turn it away) and the fingerprint is not computed (left zero: the caller kept it).
- * @return 0, or -1 if the bytes are not such a message.
+ * @return 0, -1 if the bytes are not such a message, or -2 out of memory.
  */
 int cl_event_redecode(cl_decoder_t *dec, const char *buf, size_t len, cl_event_t *ev);
 

@@ -813,6 +813,19 @@ static void test_batch_rows(void)
     CU_ASSERT_PTR_NOT_NULL(b.spare);
     CU_ASSERT_EQUAL(cl_batch_add(&b, dec, "t", 0, 0, 3, NULL, 0, VALID[2], strlen(VALID[2])), 0);
     CU_ASSERT_STRING_EQUAL(b.msgs[0].payload, VALID[2]);
+    /* All or nothing: a message of one partition too many leaves the batch as it was, its
+     * arena too. */
+    cl_batch_clear(&b);
+    for (int32_t k = 0; k < CL_BATCH_MAX_PARTS; k++)
+        CU_ASSERT_EQUAL_FATAL(
+            cl_batch_add(&b, dec, "t", k, 0, 0, NULL, 0, VALID[0], strlen(VALID[0])), 0);
+    size_t used = cl_batch_arena_used(&b);
+    CU_ASSERT_EQUAL(cl_batch_add(&b, dec, "t", CL_BATCH_MAX_PARTS, 0, 0, NULL, 0, "{}", 2), -1);
+    CU_ASSERT_EQUAL(b.n, CL_BATCH_MAX_PARTS);
+    CU_ASSERT_EQUAL(b.nparts, CL_BATCH_MAX_PARTS);
+    CU_ASSERT_EQUAL(cl_batch_arena_used(&b), used);
+    /* Each decoded message takes its text, its NUL and its id's, exactly. */
+    CU_ASSERT_EQUAL(used, (strlen(VALID[0]) + 1 + strlen(b.msgs[0].id) + 1) * CL_BATCH_MAX_PARTS);
     free(huge);
     cl_batch_free(&b);
 }
