@@ -41,7 +41,7 @@ static const opt_t OPTS[] = {
      O(topics), O(n_topics), 0, 0},
     {"postgres.conninfo", T_STR, "", 0, O(pg_conninfo), NOCNT, 0, 0},
     {"ingest.workers", T_INT, "0", 0, O(ingest_workers), NOCNT, 0, 64},
-    {"ingest.batch_max", T_INT, "20000", 0, O(batch_max), NOCNT, 1, 1000000},
+    {"ingest.batch_max", T_INT, "40000", 0, O(batch_max), NOCNT, 1, 1000000},
     {"ingest.linger_ms", T_INT, "200", 0, O(linger_ms), NOCNT, 1, 60000},
     {"policies", T_PATHLIST, "policies", 1, O(policies), O(n_policies), 0, 0},
     {"http.listen", T_STR, "127.0.0.1:9187", 0, O(http_listen), NOCNT, 0, 0},

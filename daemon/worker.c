@@ -24,7 +24,7 @@
 #include "daemon.h"
 
 #define MAX_ASSIGNED    CL_BATCH_MAX_PARTS
-#define BATCH_MAX_BYTES (8u << 20)
+#define BATCH_MAX_BYTES (16u << 20)
 #define BACKOFF_MAX_MS  30000
 #define STOP_BUDGET_MS  7000 /* of the 10 s a SIGTERM allows */
 /* A batch closes at batch_max messages or BATCH_MAX_BYTES. Otherwise it closes linger_ms after
@@ -828,8 +828,8 @@ cl_worker_t *cl_worker_create(int id, const cl_config_t *cfg, cl_crash_point_t c
     if (!conf)
         goto error;
     /* Defaults careledger needs unless the operator set them. Prefetch is bounded in bytes:
-     * 6 MiB of queue, a whole batch of the usual 250-byte events, so that the next batch is
-     * fetched while this one is stored: librdkafka 2.0.2 stops fetching a partition for a
+     * 8 MiB of queue, most of a batch of the usual 250-byte events (DECISIONS 172), so that
+     * the next batch is fetched while this one is stored: librdkafka 2.0.2 stops fetching a partition for a
      * second once its queue reaches the bound, and a queue smaller than a batch left each
      * batch waiting for those seconds while the database idled (DECISIONS 170, amending 146).
      * A fetch response, which may overshoot the queue, is at most 256 KiB per partition and
@@ -840,7 +840,7 @@ cl_worker_t *cl_worker_create(int id, const cl_config_t *cfg, cl_crash_point_t c
      * reading at about 2,000 messages per partition a second (DECISIONS 146). */
     static const char *const defaults[][2] = {{"group.id", "careledger"},
                                               {"auto.offset.reset", "error"},
-                                              {"queued.max.messages.kbytes", "6144"},
+                                              {"queued.max.messages.kbytes", "8192"},
                                               {"fetch.message.max.bytes", "262144"},
                                               {"fetch.max.bytes", "1048576"},
                                               {"client.id", "careledgerd"}};
