@@ -829,9 +829,10 @@ cl_worker_t *cl_worker_create(int id, const cl_config_t *cfg, cl_crash_point_t c
         goto error;
     /* Defaults careledger needs unless the operator set them. Prefetch is bounded in bytes:
      * 8 MiB of queue, most of a batch of the usual 250-byte events (DECISIONS 172), so that
-     * the next batch is fetched while this one is stored: librdkafka 2.0.2 stops fetching a partition for a
-     * second once its queue reaches the bound, and a queue smaller than a batch left each
-     * batch waiting for those seconds while the database idled (DECISIONS 170, amending 146).
+     * the next batch is fetched while this one is stored: librdkafka 2.0.2 stops fetching a
+     * partition for a second once its queue reaches the bound, and a queue smaller than a
+     * batch left each batch waiting for those seconds while the database idled (DECISIONS 170,
+     * amending 146).
      * A fetch response, which may overshoot the queue, is at most 256 KiB per partition and
      * 1 MiB in all, whatever the partition count (librdkafka's defaults, 1 MB per partition
      * and 50 MB a response, let memory grow with the partitions: DECISIONS 85). The queue is

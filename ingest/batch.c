@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The decoding event's arena above this is freed after a batch (bounded memory). */
+#define EV_KEEP_BYTES (4096 + 64)
+
 /* A block of the batch's arena: messages' bytes, carved in order. */
 struct cl_batch_block {
     struct cl_batch_block *next;
@@ -80,7 +83,7 @@ void cl_batch_clear(cl_batch_t *b)
             b->spare = k;
         }
     }
-    if (b->ev.arena_cap > 4096 + 64)
+    if (b->ev.arena_cap > EV_KEEP_BYTES)
         cl_event_release(&b->ev);
     b->n = 0;
     b->nparts = 0;
@@ -189,13 +192,6 @@ size_t cl_batch_arena_used(const cl_batch_t *b)
     for (const struct cl_batch_block *k = b->blocks; k; k = k->next)
         n += k->used;
     return n;
-}
-
-/** @brief A decoded message's event_id, copied. */
-const char *cl_batch_msg_id(const cl_batch_msg_t *m, char buf[CL_ID_MAX + 1])
-{
-    snprintf(buf, CL_ID_MAX + 1, "%s", m->id);
-    return buf;
 }
 
 /** @brief Mark message @p i a dead letter with @p code (content PostgreSQL refused). */

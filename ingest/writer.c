@@ -1026,13 +1026,12 @@ static cl_write_status_t commit_once(cl_writer_t *w, cl_batch_t *b, int guarded,
             break;
         case CL_MSG_DEAD:
             p->dead++;
-            if (m->decoded) {
-                char id[CL_ID_MAX + 1];
+            if (m->decoded)
                 copy_dead(&w->dead, w->group, p, m, "conflicting_duplicate",
                           "same event_id as an accepted event, different content; the first "
                           "accepted stays",
-                          cl_batch_msg_id(m, id));
-            } else
+                          m->id);
+            else
                 copy_dead(&w->dead, w->group, p, m, m->rej->code, m->rej->detail, NULL);
             break;
         }

@@ -99,12 +99,6 @@ int cl_batch_add(cl_batch_t *b, cl_decoder_t *dec, const char *topic, int32_t pa
  */
 int cl_batch_reject(cl_batch_t *b, size_t i, const char *code, const char *detail);
 
-/**
- * @brief The event_id of decoded message @p m, copied NUL-terminated into @p buf (the
- * caller's); returns @p buf.
- */
-const char *cl_batch_msg_id(const cl_batch_msg_t *m, char buf[CL_ID_MAX + 1]);
-
 /** @brief Bytes of the batch's arena its messages take (texts, keys and ids). */
 size_t cl_batch_arena_used(const cl_batch_t *b);
 
