@@ -95,8 +95,15 @@ static assigned_t *find_part(cl_worker_t *w, const char *topic, int32_t partitio
 /** @brief The writer's hook: aggregates under this worker's policy set. */
 static int agg_hook(void *ctx, PGconn *conn, char *err, size_t errsize)
 {
+#ifdef CL_BENCH_RAW_FACTS
+    /* bench_rawd only (bench/ingest --raw-facts-only): what storing the raw facts costs
+     * alone, the bound of their form (DECISIONS 174). careledgerd is never built so. */
+    (void)ctx, (void)conn, (void)err, (void)errsize;
+    return 0;
+#else
     cl_worker_t *w = ctx;
     return cl_agg_apply(w->agg, conn, w->pol, err, errsize);
+#endif
 }
 
 /** @brief Log PostgreSQL state changes once. */
